@@ -1,0 +1,10 @@
+"""Imports that moved between the Airflow versions this provider supports (3.1 and later)."""
+
+from __future__ import annotations
+
+try:  # Airflow >= 3.2
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef,attr-defined,unused-ignore]
+
+__all__ = ["AirflowFailException"]

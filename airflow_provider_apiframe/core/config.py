@@ -1,0 +1,101 @@
+"""How to reach the API: base URL, key, timeouts, retries. Built from an Airflow connection by the hook."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from airflow_provider_apiframe.core.errors import ApiframeConfigError
+from airflow_provider_apiframe.core.retry import RetryPolicy
+
+DEFAULT_BASE_URL = "https://api.apiframe.ai"
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientConfig:
+    """
+    Everything a transport needs to talk to the API.
+
+    :param api_key: The ``afk_...`` key. Kept out of ``repr`` so it cannot leak into logs.
+    :param base_url: Scheme, host and port, without a trailing slash.
+    :param timeout: Seconds allowed for one HTTP request.
+    :param retry: The retry policy of every call.
+    :param verify_ssl: Verify TLS certificates (turning this off is for local test setups only).
+    """
+
+    api_key: str = dataclasses.field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 30.0
+    retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+    verify_ssl: bool = True
+
+
+class ConnectionExtras(BaseModel):
+    """The connection's ``extra`` fields (all optional)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds allowed for one HTTP request.")
+    max_retries: int = Field(
+        default=4, ge=0, le=20, description="Retries of a failed call that is safe to repeat."
+    )
+    verify_ssl: bool = Field(default=True, description="Verify TLS certificates.")
+
+
+def client_config(
+    *, api_key: str | None, host: str | None, port: int | None = None, extras: dict[str, Any] | None = None
+) -> ClientConfig:
+    """
+    Build a :class:`ClientConfig` from connection fields, with errors that name the bad field.
+
+    :param api_key: The connection's password.
+    :param host: Empty for the public API; a full URL (``http://127.0.0.1:8080``) or a bare host name.
+    :param port: Port for a bare host name.
+    :param extras: The connection's extra fields: ``timeout``, ``max_retries``, ``verify_ssl``
+        (each also accepted with the ``extra__apiframe__`` prefix older UIs write).
+    """
+    if not api_key:
+        raise ApiframeConfigError(
+            "The Apiframe connection has no API key: put your afk_... key in its password field."
+        )
+    prefix = "extra__apiframe__"
+    values = {k.removeprefix(prefix): v for k, v in (extras or {}).items() if v not in (None, "")}
+    try:
+        parsed = ConnectionExtras.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ApiframeConfigError(f"Invalid extra field in the Apiframe connection: {problems}") from None
+    return ClientConfig(
+        api_key=api_key,
+        base_url=base_url(host, port),
+        timeout=parsed.timeout,
+        retry=RetryPolicy(max_attempts=parsed.max_retries + 1),
+        verify_ssl=parsed.verify_ssl,
+    )
+
+
+def base_url(host: str | None, port: int | None = None) -> str:
+    """
+    Normalise the connection's host field into a base URL.
+
+    :param host: Empty (the public API), a full URL, or a bare host name (HTTPS is assumed).
+    :param port: Port for a bare host name.
+    """
+    host = (host or "").strip()
+    if not host:
+        return DEFAULT_BASE_URL
+    url = host if "://" in host else f"https://{host}" + (f":{port}" if port else "")
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ApiframeConfigError(
+            f"The Apiframe connection's host {host!r} is not a base URL: use e.g. https://api.apiframe.ai "
+            "or http://127.0.0.1:8080, or leave it empty for the public API."
+        )
+    return url.rstrip("/")

@@ -1,0 +1,262 @@
+"""
+Pydantic models of the Apiframe v2 wire contract that this provider sends and reads.
+
+Request models validate *before* anything is sent (``extra="forbid"`` mirrors the contract's
+``additionalProperties: false``); response models are lenient about fields the contract may add.
+Field names are the API's ``snake_case`` parameter names, which are also the operators' argument
+names, so a validation error names the argument the DAG author wrote.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
+
+GPT_IMAGE_MODEL = "gpt-image-1.5"
+
+PROMPT_MAX_LENGTH = 2000
+
+
+def _utf16_length_at_most_2000(value: str) -> str:
+    # The API validates with Zod, which counts UTF-16 code units: an emoji counts twice.
+    if len(value.encode("utf-16-le")) // 2 > PROMPT_MAX_LENGTH:
+        raise ValueError(f"must be at most {PROMPT_MAX_LENGTH} characters (UTF-16 code units)")
+    return value
+
+
+def _http_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in value):
+        raise ValueError("must be an absolute http:// or https:// URL")
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    """Accept a single string where the API wants a list of them."""
+    return [value] if isinstance(value, str) else value
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+Prompt = Annotated[
+    str,
+    Field(min_length=1),
+    AfterValidator(_utf16_length_at_most_2000),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": PROMPT_MAX_LENGTH}),
+]
+HttpUrl = Annotated[str, AfterValidator(_http_url), WithJsonSchema({"type": "string", "format": "uri"})]
+WebhookEvent = Literal["progress", "completed", "failed"]
+
+
+def _header_safe(value: str) -> str:
+    if not value.isascii() or not value.isprintable() or value != value.strip():
+        raise ValueError("must be printable ASCII without leading or trailing spaces")
+    return value
+
+
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_header_safe)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GptImageParams(_Request):
+    """The ``gptImageParams`` block of a ``gpt-image-1.5`` generation request."""
+
+    aspect_ratio: Literal["1:1", "3:2", "2:3"] | None = None
+    quality: Literal["low", "medium", "high", "auto"] | None = None
+    background: Literal["auto", "transparent", "opaque"] | None = None
+    number_of_images: Annotated[int, Field(ge=1, le=10), BeforeValidator(_no_bool)] | None = None
+    output_format: Literal["png", "jpeg", "webp"] | None = None
+    input_fidelity: Literal["low", "high"] | None = None
+    input_images: Annotated[list[HttpUrl], BeforeValidator(_one_or_many)] | None = None
+
+
+class JobOptions(_Request):
+    """What every job-creating request carries besides its model's parameters."""
+
+    prompt: Prompt
+    webhook_url: HttpUrl | None = None
+    webhook_events: (
+        Annotated[list[WebhookEvent], BeforeValidator(_one_or_many), Field(min_length=1)] | None
+    ) = None
+    #: Sent as the ``Idempotency-Key`` header, not in the body.
+    idempotency_key: IdempotencyKey | None = None
+
+
+class GptImageRequest(GptImageParams, JobOptions):
+    """Everything a GPT Image 1.5 generation sends, flat, as the operator's arguments name it."""
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+class JobStatus(str, enum.Enum):
+    """Lifecycle of a job: ``QUEUED -> PROCESSING -> COMPLETED | FAILED``, or ``CANCELLED``."""
+
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job will not change any more."""
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class JobAccepted(_Response):
+    """``202`` answer to a job-creating call; an idempotent replay carries the job's current status."""
+
+    job_id: str = Field(alias="jobId")
+    status: str
+
+
+class Job(_Response):
+    """A job as returned by ``GET /v2/jobs/{id}``."""
+
+    id: str
+    status: str
+    model: str
+    progress: int | None = None
+    error: str | None = None
+    credit_cost: int | None = Field(default=None, alias="creditCost")
+    webhook_status: str | None = Field(default=None, alias="webhookStatus")
+    created_at: str | None = Field(default=None, alias="createdAt")
+    completed_at: str | None = Field(default=None, alias="completedAt")
+    result: Any = None
+    expired: bool = False
+
+    @property
+    def known_status(self) -> JobStatus | None:
+        """The status as a :class:`JobStatus`, or ``None`` when this provider does not know it."""
+        try:
+            return JobStatus(self.status)
+        except ValueError:
+            return None
+
+
+class JobList(_Response):
+    """A page of ``GET /v2/jobs``."""
+
+    jobs: list[Job]
+    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    has_more: bool = Field(default=False, alias="hasMore")
+
+
+class Team(_Response):
+    """The caller's team and its credit balance."""
+
+    id: str
+    name: str
+    credits: int
+    plan: str | None = None
+
+
+class User(_Response):
+    """The caller."""
+
+    id: str
+    email: str
+    role: str | None = None
+
+
+class Me(_Response):
+    """``GET /v2/me``: who the key belongs to, and the team's credits."""
+
+    user: User
+    team: Team | None = None
+
+
+# --- validation errors, worded for DAG authors ----------------------------------------------------
+
+
+RequestT = TypeVar("RequestT", bound=_Request)
+
+
+def validate_request(model: type[RequestT], values: dict[str, Any]) -> RequestT:
+    """
+    Validate ``values`` against a request model, or raise one error listing every bad field.
+
+    Each problem names the field, says what is wrong, and what is allowed (read from the model's
+    own schema, so the rule and its description cannot drift apart).
+
+    :param model: The request model.
+    :param values: Field values; ``None`` means "not set".
+    """
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        schema = model.model_json_schema()
+        problems = []
+        for err in exc.errors(include_url=False):
+            field = ".".join(str(part) for part in err["loc"]) or model.__name__
+            got = "missing" if err["type"] == "missing" else f"got {_shown(err['input'])}"
+            if err["type"] == "extra_forbidden":
+                why = f"unknown parameter; allowed: {', '.join(sorted(schema['properties']))}"
+            elif err["type"] == "value_error":  # our own validators say precisely what is wrong
+                why = f"{err['msg'].removeprefix('Value error, ')} ({got})"
+            elif allowed := _allowed(_schema_at(schema, err["loc"])):
+                why = f"{got}; allowed: {allowed}"
+            else:
+                why = f"{err['msg']} ({got})"
+            problems.append((field, why))
+        raise ApiframeInvalidParamsError(problems) from None
+
+
+def _schema_at(schema: dict[str, Any], loc: tuple[int | str, ...]) -> dict[str, Any]:
+    """The JSON schema of the value at ``loc`` (a field, or an item of a list field)."""
+    for part in loc:
+        options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
+        schema = options[0] if len(options) == 1 else {}
+        schema = (
+            schema.get("items", {}) if isinstance(part, int) else schema.get("properties", {}).get(part, {})
+        )
+    return schema
+
+
+def _allowed(schema: dict[str, Any]) -> str:
+    """Describe in words what a JSON schema (of one field) accepts."""
+    options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
+    if len(options) != 1:
+        return ""
+    option = options[0]
+    if option.get("type") == "array":
+        inner = _allowed(option.get("items", {})) or "values"
+        size = f"at least {option['minItems']} " if "minItems" in option else ""
+        return f"a list of {size}items, each {inner} (a single item is accepted too)"
+    if "enum" in option:
+        return "one of " + ", ".join(repr(v) for v in option["enum"])
+    if "minimum" in option or "maximum" in option:
+        return f"an integer from {option.get('minimum', '-inf')} to {option.get('maximum', 'inf')}"
+    if option.get("format") == "uri":
+        return "an absolute http(s) URL"
+    if "maxLength" in option:
+        return f"a string of {option.get('minLength', 0)} to {option['maxLength']} characters"
+    return ""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{type(value).__name__} of length {len(value)}"

@@ -1,0 +1,226 @@
+"""The Apiframe hook: an Airflow connection in, authenticated sync and async API calls out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow.sdk import BaseHook
+from pydantic import BaseModel
+
+from airflow_provider_apiframe.core import calls
+from airflow_provider_apiframe.core.config import ClientConfig, client_config
+from airflow_provider_apiframe.core.errors import ApiframeError
+from airflow_provider_apiframe.core.jobs import JobPoller
+from airflow_provider_apiframe.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_apiframe.transport import AsyncTransport, SyncTransport
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+    from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.models import Job, JobAccepted, JobList, Me
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ApiframeHook(BaseHook):
+    """
+    Talk to the Apiframe v2 API with the key of an Airflow connection.
+
+    The connection's password is the API key (``afk_...``); its host is optional: empty for
+    ``https://api.apiframe.ai``, or any base URL such as ``http://127.0.0.1:8080`` for a local
+    emulator. Extras: ``timeout`` (seconds per request, default 30), ``max_retries`` (default 4) and
+    ``verify_ssl`` (default true).
+
+    Sync methods serve workers over one pooled ``requests`` session; ``a``-prefixed methods serve
+    triggers over one pooled ``httpx.AsyncClient`` per hook (close it with :meth:`aclose`).
+
+    :param apiframe_conn_id: The Apiframe connection to use.
+    """
+
+    conn_name_attr = "apiframe_conn_id"
+    default_conn_name = "apiframe_default"
+    conn_type = "apiframe"
+    hook_name = "Apiframe"
+
+    def __init__(self, apiframe_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.apiframe_conn_id = apiframe_conn_id
+        self._async_transport: AsyncTransport | None = None
+
+    # --- connection -> config ------------------------------------------------------------------
+
+    def _config_from(self, conn: Connection) -> ClientConfig:
+        config = client_config(
+            api_key=conn.password, host=conn.host, port=conn.port, extras=conn.extra_dejson
+        )
+        if not config.verify_ssl:
+            self.log.warning(
+                "TLS certificate verification is OFF for connection %r (extra verify_ssl=false); "
+                "use this only for local test setups.",
+                self.apiframe_conn_id,
+            )
+        return config
+
+    @cached_property
+    def config(self) -> ClientConfig:
+        """The client configuration read from the connection."""
+        return self._config_from(self.get_connection(self.apiframe_conn_id))
+
+    # --- sync ----------------------------------------------------------------------------------
+
+    def get_conn(self) -> SyncTransport:
+        """Return the pooled sync transport (one per hook)."""
+        return self._transport
+
+    @cached_property
+    def _transport(self) -> SyncTransport:
+        return SyncTransport(self.config, log=self.log)
+
+    def submit_image_generation(
+        self, call: ApiCall[JobAccepted], *, deadline: float | None = None
+    ) -> JobAccepted:
+        """
+        Submit a job-creating call built by :mod:`~airflow_provider_apiframe.core.calls`.
+
+        A call with an ``Idempotency-Key`` is retried on transient errors and replays the original
+        job instead of paying twice; without one, only ``429`` is retried.
+
+        :param call: e.g. ``calls.generate_gpt_image(prompt=..., idempotency_key=...)``.
+        :param deadline: Keep riding out transient errors until this wall-clock time.
+        """
+        return self._transport.send(call, retry=self.config.retry.until(deadline) if deadline else None)
+
+    def get_job(self, job_id: str, *, deadline: float | None = None) -> Job:
+        """
+        Read a job.
+
+        :param job_id: The job.
+        :param deadline: Keep riding out transient errors until this wall-clock time.
+        """
+        call = calls.get_job(job_id)
+        return self._transport.send(call, retry=self.config.retry.until(deadline) if deadline else None)
+
+    def list_jobs(self, **filters: Any) -> JobList:
+        """
+        Read one page of the caller's jobs, newest first.
+
+        :param filters: ``status``, ``model``, ``limit`` (1..100), ``cursor``.
+        """
+        return self._transport.send(calls.list_jobs(**filters))
+
+    def get_me(self) -> Me:
+        """Read the caller, its team and the team's credit balance."""
+        return self._transport.send(calls.get_me())
+
+    def wait_for_job(self, job_id: str, *, timeout: float, poll_interval: float = 5.0) -> Job:
+        """
+        Poll a job until it ends, in this process; for ``deferrable=False`` tasks.
+
+        Polls start every 2 s and slow down to ``poll_interval``. Transient errors are ridden out
+        until the deadline; permanent ones raise at once.
+
+        :param job_id: The job.
+        :param timeout: Seconds to wait before raising
+            :class:`~airflow_provider_apiframe.core.errors.ApiframeJobTimeoutError`.
+        :param poll_interval: Longest wait between polls, in seconds.
+        """
+        poller = JobPoller(job_id, timeout=timeout, max_interval=poll_interval, log=self.log)
+        while True:
+            try:
+                job = self.get_job(job_id, deadline=poller.deadline)
+            except ApiframeError as exc:
+                raise poller.failed(exc) from None
+            if (wait := poller.after(job)) is None:
+                return job
+            time.sleep(wait)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the key with ``GET /v2/me`` and report the team's credits."""
+        try:
+            me = self.get_me()
+        except ApiframeError as exc:
+            return False, str(exc)
+        if me.team is None:
+            return True, f"Connected to Apiframe as {me.user.email} (no team)."
+        return True, (
+            f"Connected to Apiframe as {me.user.email}, team {me.team.name!r}: "
+            f"{me.team.credits} credits available."
+        )
+
+    # --- async (triggerer) -------------------------------------------------------------------------
+
+    async def _aget_transport(self) -> AsyncTransport:
+        if self._async_transport is None:
+            conn = await self.aget_connection(self.apiframe_conn_id)
+            self._async_transport = await AsyncTransport.open(self._config_from(conn), log=self.log)
+        return self._async_transport
+
+    async def aget_job(self, job_id: str, *, deadline: float | None = None) -> Job:
+        """
+        Read a job without blocking the event loop.
+
+        :param job_id: The job.
+        :param deadline: Keep riding out transient errors until this wall-clock time.
+        """
+        transport = await self._aget_transport()
+        call = calls.get_job(job_id)
+        return await transport.send(call, retry=transport.config.retry.until(deadline) if deadline else None)
+
+    async def await_for_job(self, job_id: str, *, timeout: float, poll_interval: float = 5.0) -> Job:
+        """
+        :meth:`wait_for_job` without blocking the event loop; for triggers.
+
+        :param job_id: The job.
+        :param timeout: Seconds to wait before raising
+            :class:`~airflow_provider_apiframe.core.errors.ApiframeJobTimeoutError`.
+        :param poll_interval: Longest wait between polls, in seconds.
+        """
+        poller = JobPoller(job_id, timeout=timeout, max_interval=poll_interval, log=self.log)
+        while True:
+            try:
+                job = await self.aget_job(job_id, deadline=poller.deadline)
+            except ApiframeError as exc:
+                raise poller.failed(exc) from None
+            if (wait := poller.after(job)) is None:
+                return job
+            await asyncio.sleep(wait)
+
+    async def aget_me(self) -> Me:
+        """Read the caller, its team and the team's credit balance without blocking the event loop."""
+        transport = await self._aget_transport()
+        return await transport.send(calls.get_me())
+
+    async def aclose(self) -> None:
+        """Close the async transport's pooled connections, if any were opened."""
+        if self._async_transport is not None:
+            await self._async_transport.aclose()
+            self._async_transport = None
+
+    # --- connection form (Airflow < 3.2 reads it from the hook; later versions from provider info) ---
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hide what the API does not use and relabel the rest."""
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The timeout and retry extras, as form fields."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from wtforms import IntegerField, StringField
+        from wtforms.validators import Optional
+
+        kinds = {"number": StringField, "integer": IntegerField}
+        return {
+            name: kinds[field["schema"]["type"][0]](
+                field["label"],
+                widget=BS3TextFieldWidget(),
+                validators=[Optional()],
+                description=field["description"],
+            )
+            for name, field in CONN_FIELDS.items()
+        }

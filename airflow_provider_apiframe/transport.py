@@ -1,0 +1,157 @@
+"""
+Thin sync (``requests``) and async (``httpx``) transports over the protocol core.
+
+They put an :class:`~airflow_provider_apiframe.core.calls.ApiCall` on the wire and hand the answer
+back to it; the retry loop is ``tenacity`` driven by the core's one
+:class:`~airflow_provider_apiframe.core.retry.RetryPolicy`. Neither has error or retry logic of its
+own: a failure to get any response becomes an
+:class:`~airflow_provider_apiframe.core.errors.ApiframeTransportError`, the rest is the core's.
+Each keeps one pooled session for its whole life: create once, reuse for every call, close at the end.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import ssl
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import httpx
+import requests
+import tenacity
+from pydantic import BaseModel
+
+from airflow_provider_apiframe import __version__
+from airflow_provider_apiframe.core.errors import ApiframeTransportError
+
+if TYPE_CHECKING:
+    from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.config import ClientConfig
+    from airflow_provider_apiframe.core.retry import Logger, RetryPolicy
+
+T = TypeVar("T", bound=BaseModel)
+
+USER_AGENT = f"airflow-provider-apiframe/{__version__}"
+
+
+def _headers(config: ClientConfig) -> dict[str, str]:
+    return {"X-API-Key": config.api_key, "User-Agent": USER_AGENT, "Accept": "application/json"}
+
+
+def _no_response(call: ApiCall[Any], exc: Exception) -> ApiframeTransportError:
+    # The message names the call and the failure, never the request headers (the key lives there).
+    return ApiframeTransportError(f"Apiframe {call.label} got no response: {type(exc).__name__}: {exc}")
+
+
+class SyncTransport:
+    """
+    Blocking transport over one pooled ``requests.Session``; for workers.
+
+    :param config: Where and how to connect.
+    :param log: Logger for retry warnings.
+    """
+
+    def __init__(self, config: ClientConfig, *, log: Logger | None = None):
+        self.config = config
+        self.log = log or logging.getLogger(__name__)
+        self._session = requests.Session()
+        self._session.headers.update(_headers(config))
+        self._session.verify = config.verify_ssl
+
+    def send(self, call: ApiCall[T], *, retry: RetryPolicy | None = None) -> T:
+        """
+        Send ``call`` under the retry policy and return its parsed answer.
+
+        :param call: The call.
+        :param retry: Overrides the configured policy (e.g. to bound it by a deadline).
+        """
+        retrying = tenacity.Retrying(**(retry or self.config.retry).tenacity_kwargs(call, self.log))
+        return cast("T", retrying(self._send_once, call))
+
+    def _send_once(self, call: ApiCall[T]) -> T:
+        try:
+            response = self._session.request(
+                call.method,
+                self.config.base_url + call.path,
+                params=call.params,
+                json=call.json,
+                headers=call.headers,
+                timeout=self.config.timeout,
+            )
+        except requests.RequestException as exc:
+            raise _no_response(call, exc) from None
+        return call.read(response.status_code, response.headers, response.content)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._session.close()
+
+
+class AsyncTransport:
+    """
+    Non-blocking transport over one pooled ``httpx.AsyncClient``; for triggers.
+
+    Build it with :meth:`open` from inside the event loop that will use it.
+
+    :param config: Where and how to connect.
+    :param client: The pooled client.
+    :param log: Logger for retry warnings.
+    """
+
+    def __init__(self, config: ClientConfig, client: httpx.AsyncClient, *, log: Logger | None = None):
+        self.config = config
+        self.log = log or logging.getLogger(__name__)
+        self._client = client
+
+    @classmethod
+    async def open(cls, config: ClientConfig, *, log: Logger | None = None) -> AsyncTransport:
+        """
+        Create a transport without blocking the event loop.
+
+        Loading CA certificates reads files; it runs once per process, in a worker thread.
+
+        :param config: Where and how to connect.
+        :param log: Logger for retry warnings.
+        """
+        import asyncio
+
+        verify: ssl.SSLContext | bool = False
+        if config.verify_ssl:
+            verify = await asyncio.to_thread(_default_ssl_context)
+        client = httpx.AsyncClient(
+            base_url=config.base_url,
+            headers=_headers(config),
+            timeout=config.timeout,
+            verify=verify,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+        return cls(config, client, log=log)
+
+    async def send(self, call: ApiCall[T], *, retry: RetryPolicy | None = None) -> T:
+        """
+        Send ``call`` under the retry policy and return its parsed answer.
+
+        :param call: The call.
+        :param retry: Overrides the configured policy (e.g. to bound it by a deadline).
+        """
+        retrying = tenacity.AsyncRetrying(**(retry or self.config.retry).tenacity_kwargs(call, self.log))
+        return cast("T", await retrying(self._send_once, call))
+
+    async def _send_once(self, call: ApiCall[T]) -> T:
+        try:
+            response = await self._client.request(
+                call.method, call.path, params=call.params, json=call.json, headers=call.headers
+            )
+        except httpx.TransportError as exc:
+            raise _no_response(call, exc) from None
+        return call.read(response.status_code, response.headers, response.content)
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._client.aclose()
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The CA bundle httpx would load itself, loaded once per process."""
+    return httpx.create_ssl_context()

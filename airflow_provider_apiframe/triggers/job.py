@@ -1,0 +1,131 @@
+"""The trigger that waits for an Apiframe job in the triggerer, holding no worker slot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeJobTimeoutError
+from airflow_provider_apiframe.core.models import Job, JobStatus
+from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
+
+
+class JobEvent(BaseModel):
+    """
+    The one event an :class:`ApiframeJobTrigger` fires.
+
+    - ``success``: the job is COMPLETED; ``job`` holds it.
+    - ``failed``: the job is FAILED or CANCELLED; ``job`` holds it, with the API's ``error``.
+    - ``timeout``: the deadline passed first; ``message`` says how to pick the job up again.
+    - ``error``: the API refused to answer (e.g. 401, 404); ``message`` is its error.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Literal["success", "failed", "timeout", "error"]
+    job_id: str
+    message: str
+    job: dict[str, Any] | None = None
+
+    @classmethod
+    def parse(cls, event: Any) -> JobEvent:
+        """
+        Read the event a deferred task resumes with; ``None`` or an unknown shape is an error.
+
+        :param event: The payload ``execute_complete`` received.
+        """
+        if event is None:
+            raise ApiframeError("The Apiframe trigger resumed the task without an event.")
+        try:
+            parsed = cls.model_validate(event)
+        except ValidationError:
+            raise ApiframeError(
+                f"The Apiframe trigger resumed the task with an unknown event: {event!r:.300}"
+            ) from None
+        if parsed.status in ("success", "failed") and parsed.job is None:
+            raise ApiframeError(
+                f"The Apiframe trigger's {parsed.status} event carries no job: {event!r:.300}"
+            )
+        return parsed
+
+    @classmethod
+    def for_job(cls, job: Job) -> JobEvent:
+        """
+        The event for a job that has ended.
+
+        :param job: A job in a terminal status.
+        """
+        completed = job.status == JobStatus.COMPLETED
+        return cls(
+            status="success" if completed else "failed",
+            job_id=job.id,
+            message=f"Apiframe job {job.id} ended {job.status}"
+            + ("" if completed else f": {job.error or 'the API gave no reason'}"),
+            job=job.model_dump(mode="json", by_alias=True),
+        )
+
+
+class ApiframeJobTrigger(BaseTrigger):
+    """
+    Poll an Apiframe job until it ends, then fire exactly one :class:`JobEvent`.
+
+    Polls start every 2 s and slow down to ``poll_interval``; status and progress changes are
+    logged; transient errors (429, 5xx, dropped connections) are ridden out until the deadline;
+    permanent ones end the wait at once. Only the connection id, job id, poll interval and
+    deadline are serialized: the API key never leaves the connection.
+
+    :param job_id: The job to wait for.
+    :param apiframe_conn_id: The Apiframe connection.
+    :param poll_interval: Longest wait between polls, in seconds.
+    :param deadline: Wall-clock time (``time.time()``) at which a ``timeout`` event fires. Wall
+        clock, not monotonic, because the trigger may resume in another triggerer process.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        deadline: float,
+        apiframe_conn_id: str = ApiframeHook.default_conn_name,
+        poll_interval: float = 5.0,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.job_id = job_id
+        self.deadline = deadline
+        self.apiframe_conn_id = apiframe_conn_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and the (secret-free) arguments that rebuild this trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_id": self.job_id,
+                "deadline": self.deadline,
+                "apiframe_conn_id": self.apiframe_conn_id,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait for the job and yield its one event."""
+        hook = ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
+        try:
+            job = await hook.await_for_job(
+                self.job_id, timeout=self.deadline - time.time(), poll_interval=self.poll_interval
+            )
+            event = JobEvent.for_job(job)
+        except ApiframeJobTimeoutError as exc:
+            event = JobEvent(status="timeout", job_id=self.job_id, message=str(exc))
+        except ApiframeError as exc:
+            event = JobEvent(status="error", job_id=self.job_id, message=str(exc))
+        except Exception as exc:  # e.g. a missing connection: still end with one clear event
+            event = JobEvent(status="error", job_id=self.job_id, message=f"{type(exc).__name__}: {exc}")
+        finally:
+            await hook.aclose()
+        self.log.info("%s", event.message)
+        yield TriggerEvent(event.model_dump(mode="json"))  # type: ignore[no-untyped-call]
