@@ -7,6 +7,8 @@ idempotency key, so a retry of one product never pays for another.
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 from airflow.sdk import DAG, task
@@ -19,12 +21,16 @@ PRODUCTS = [
     "a minimalist brass desk lamp",
 ]
 
+# Tasks wait for their jobs in the triggerer. No triggerer running? Set
+# APIFRAME_EXAMPLE_DEFERRABLE=false and they poll in the worker instead.
+DEFERRABLE = os.environ.get("APIFRAME_EXAMPLE_DEFERRABLE", "true").lower() != "false"
+
 with DAG(
     dag_id="apiframe_catalogue",
     schedule=None,
     catchup=False,
     tags=["apiframe", "example"],
-    default_args={"retries": 2},
+    default_args={"retries": 2, "deferrable": DEFERRABLE},
     doc_md=__doc__,
 ) as dag:
     shots = GptImageGenerateOperator.partial(

@@ -8,11 +8,17 @@ of your own. Every task defers to the triggerer while its job runs.
 
 from __future__ import annotations
 
+import os
+
 from datetime import timedelta
 
 from airflow.sdk import DAG
 
 from airflow_provider_apiframe.operators.gpt_image import GptImageGenerateOperator
+
+# Tasks wait for their jobs in the triggerer. No triggerer running? Set
+# APIFRAME_EXAMPLE_DEFERRABLE=false and they poll in the worker instead.
+DEFERRABLE = os.environ.get("APIFRAME_EXAMPLE_DEFERRABLE", "true").lower() != "false"
 
 
 def first_image(task_id: str) -> str:
@@ -25,7 +31,7 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["apiframe", "example"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "deferrable": DEFERRABLE},
     doc_md=__doc__,
 ) as dag:
     smartwatch = GptImageGenerateOperator(

@@ -1,0 +1,48 @@
+# Two commands do everything:
+#   make demo   run the example DAGs end to end (real Apiframe API: needs APIFRAME_API_KEY)
+#   make test   lint, type-check and run every test (unit, contract, end to end with real Airflow)
+# Each builds its own virtualenv under .venvs/ first. AIRFLOW_VERSION picks the Airflow to test
+# against (default: current; 3.1.0 is the lowest this provider supports).
+
+AIRFLOW_VERSION ?= 3.3.2
+PYTHON ?= python3
+
+# Dependencies are resolved as they stood when each Airflow release was current (uv --exclude-newer),
+# which is what Airflow's own constraint files pin, so a clean machine gets a working set.
+EXCLUDE_NEWER_3.3.2 := 2026-11-24T00:00:00Z
+EXCLUDE_NEWER_3.1.0 := 2025-09-27T00:00:00Z
+EXCLUDE_NEWER ?= $(EXCLUDE_NEWER_$(AIRFLOW_VERSION))
+
+TOOLS := .venvs/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venvs/airflow-$(AIRFLOW_VERSION)
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint clean
+
+demo: $(VENV)/.installed
+	$(BIN)/python scripts/demo.py
+
+test: lint
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+$(UV):
+	@echo "==> Installing uv (fast, reproducible installs) into $(TOOLS)"
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv
+
+$(VENV)/.installed: pyproject.toml | $(UV)
+	@test -n "$(EXCLUDE_NEWER)" || { echo "No dependency date known for Airflow $(AIRFLOW_VERSION); set EXCLUDE_NEWER=YYYY-MM-DD"; exit 1; }
+	@echo "==> Creating $(VENV) with apache-airflow==$(AIRFLOW_VERSION) (dependencies as of $(EXCLUDE_NEWER))"
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(BIN)/python --exclude-newer $(EXCLUDE_NEWER) \
+		"apache-airflow==$(AIRFLOW_VERSION)" -e ".[dev]"
+	touch $@
+
+clean:
+	rm -rf .venvs out

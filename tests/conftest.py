@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from mock_api import API_KEY, MockState, serve  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE_URL = "https://api.apiframe.test"
+
+
+def _spec_path() -> Path:
+    return Path(os.environ.get("APIFRAME_OPENAPI_SPEC", ROOT.parent / "shared" / "apiframe-openapi.json"))
+
+
+class Contract:
+    """Validates request and response bodies against the official OpenAPI document."""
+
+    def __init__(self, spec: dict[str, Any]):
+        from jsonschema import Draft202012Validator, FormatChecker
+        from referencing import Registry, Resource
+
+        self.spec = spec
+        resource = Resource.from_contents(spec, default_specification=_draft_2020_12())
+        self._registry = Registry().with_resource("urn:apiframe", resource)
+        self._validator_cls = Draft202012Validator
+        self._format_checker = FormatChecker()
+
+    def validator(self, schema_name: str) -> Any:
+        schema = {"$ref": f"urn:apiframe#/components/schemas/{schema_name}"}
+        return self._validator_cls(schema, registry=self._registry, format_checker=self._format_checker)
+
+    def errors(self, schema_name: str, instance: Any) -> list[str]:
+        return [e.message for e in self.validator(schema_name).iter_errors(instance)]
+
+    def response_schema(self, method: str, path: str, status: int) -> str:
+        response = self.spec["paths"][path][method.lower()]["responses"][str(status)]
+        return response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+
+
+def _draft_2020_12() -> Any:
+    from referencing.jsonschema import DRAFT202012
+
+    return DRAFT202012
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict[str, Any]:
+    path = _spec_path()
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"The API contract is missing at {path} (set APIFRAME_OPENAPI_SPEC)")
+        pytest.skip(f"The API contract is not at {path} (set APIFRAME_OPENAPI_SPEC)")
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def contract(spec: dict[str, Any]) -> Contract:
+    return Contract(spec)
+
+
+@pytest.fixture
+def connection(monkeypatch: pytest.MonkeyPatch) -> str:
+    """An ``apiframe_default`` connection to a fake base URL (for requests-mock and httpx mocks)."""
+    return _use_connection(monkeypatch, BASE_URL)
+
+
+def _use_connection(monkeypatch: pytest.MonkeyPatch, host: str, **extra: Any) -> str:
+    conn = {"conn_type": "apiframe", "password": API_KEY, "host": host, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_APIFRAME_DEFAULT", json.dumps(conn))
+
+    # Airflow 3.1 reads connections asynchronously only inside a task or triggerer process;
+    # outside one, read the same environment variable the sync path reads.
+    from airflow.sdk import BaseHook
+
+    async def aget_connection(cls: type, conn_id: str) -> Any:
+        return BaseHook.get_connection(conn_id)
+
+    monkeypatch.setattr(BaseHook, "aget_connection", classmethod(aget_connection))
+    return host
+
+
+@pytest.fixture
+def use_connection(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Point ``apiframe_default`` at a given base URL, with optional extras."""
+    return lambda host, **extra: _use_connection(monkeypatch, host, **extra)
+
+
+@pytest.fixture
+def mock_api(contract: Contract) -> Iterator[tuple[str, MockState]]:
+    """The mock API on a free loopback port, validating job requests against the contract."""
+    validator = contract.validator("GenerateImageRequest")
+    state = MockState(validator=validator.iter_errors)
+    with serve(state) as url:
+        yield url, state
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record every wait the retry policy asks for, and sleep a thousandth of it."""
+    from airflow_provider_apiframe.core.retry import RetryPolicy
+
+    waits: list[float] = []
+    asked = RetryPolicy.wait_seconds
+
+    def fast(self: RetryPolicy, error: BaseException | None, attempt: int) -> float:
+        waits.append(asked(self, error, attempt))
+        return waits[-1] / 1000
+
+    monkeypatch.setattr(RetryPolicy, "wait_seconds", fast)
+    return waits

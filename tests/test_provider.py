@@ -1,0 +1,68 @@
+"""The provider is registered with Airflow, and its connection type exists with a focused form."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import airflow
+import jsonschema
+import pytest
+
+from airflow_provider_apiframe.core.config import DEFAULT_BASE_URL
+from airflow_provider_apiframe.get_provider_info import get_provider_info
+from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
+from mock_api import API_KEY
+
+
+def test_entry_point_points_at_get_provider_info() -> None:
+    (point,) = [
+        ep
+        for ep in entry_points(group="apache_airflow_provider")
+        if ep.dist.name == "airflow-provider-apiframe"
+    ]
+    assert point.load() is get_provider_info
+
+
+def test_provider_info_matches_airflows_schema() -> None:
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+
+
+def test_providers_manager_knows_the_connection_type() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "airflow-provider-apiframe" in manager.providers
+    hook = manager.hooks["apiframe"]
+    assert hook is not None
+    assert hook.hook_class_name == "airflow_provider_apiframe.hooks.apiframe.ApiframeHook"
+    assert hook.connection_id_attribute_name == "apiframe_conn_id"
+
+
+def test_connection_form_shows_only_what_matters() -> None:
+    behaviour = ApiframeHook.get_ui_field_behaviour()
+    assert set(behaviour["hidden_fields"]) == {"schema", "port", "login"}
+    assert behaviour["relabeling"]["password"] == "API Key"
+    assert behaviour["placeholders"]["host"] == DEFAULT_BASE_URL
+    (conn_type,) = get_provider_info()["connection-types"]
+    assert set(conn_type["conn-fields"]) == {"timeout", "max_retries"}
+    assert conn_type["conn-fields"]["timeout"]["schema"]["default"] == 30.0
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        (None, DEFAULT_BASE_URL),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("api.example.com", "https://api.example.com"),
+    ],
+)
+def test_env_var_connection(monkeypatch: pytest.MonkeyPatch, host: str | None, expected: str) -> None:
+    conn = {"conn_type": "apiframe", "password": API_KEY} | ({"host": host} if host else {})
+    monkeypatch.setenv("AIRFLOW_CONN_APIFRAME_DEFAULT", json.dumps(conn))
+    config = ApiframeHook().config
+    assert config.base_url == expected
+    assert config.api_key == API_KEY
+    assert API_KEY not in repr(config)
