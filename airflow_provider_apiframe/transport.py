@@ -77,6 +77,8 @@ class SyncTransport:
                 json=call.json,
                 headers=call.headers,
                 timeout=self.config.timeout,
+                # Per request: requests lets REQUESTS_CA_BUNDLE override a session-level verify=False.
+                verify=self.config.verify_ssl,
             )
         except requests.RequestException as exc:
             raise _no_response(call, exc) from None

@@ -8,7 +8,6 @@ idempotency key, so a retry of one product never pays for another.
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 from airflow.sdk import DAG, task

@@ -9,7 +9,6 @@ of your own. Every task defers to the triggerer while its job runs.
 from __future__ import annotations
 
 import os
-
 from datetime import timedelta
 
 from airflow.sdk import DAG

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mock_api import API_KEY, MockState, serve  # noqa: E402
+from mock_api import API_KEY, MockState, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_URL = "https://api.apiframe.test"

@@ -9,11 +9,11 @@ from pathlib import Path
 import airflow
 import jsonschema
 import pytest
+from mock_api import API_KEY
 
 from airflow_provider_apiframe.core.config import DEFAULT_BASE_URL
 from airflow_provider_apiframe.get_provider_info import get_provider_info
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
-from mock_api import API_KEY
 
 
 def test_entry_point_points_at_get_provider_info() -> None:

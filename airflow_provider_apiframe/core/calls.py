@@ -112,7 +112,13 @@ def get_job(job_id: str) -> ApiCall[Job]:
 
 
 def list_jobs(
-    *, status: str | None = None, model: str | None = None, limit: int = 20, cursor: str | None = None
+    *,
+    status: str | None = None,
+    model: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+    scope: str | None = None,
+    search: str | None = None,
 ) -> ApiCall[JobList]:
     """
     Build ``GET /v2/jobs``, newest first.
@@ -121,8 +127,17 @@ def list_jobs(
     :param model: Only jobs of this model.
     :param limit: Page size, 1..100.
     :param cursor: ``nextCursor`` of the previous page.
+    :param scope: ``user`` (default) or, for team admins, ``team``.
+    :param search: A job id (UUID) to look for.
     """
-    query = {"status": status, "model": model, "limit": str(limit), "cursor": cursor}
+    query = {
+        "status": status,
+        "model": model,
+        "limit": str(limit),
+        "cursor": cursor,
+        "scope": scope,
+        "search": search,
+    }
     return ApiCall("GET", "/v2/jobs", JobList, params={k: v for k, v in query.items() if v is not None})
 
 

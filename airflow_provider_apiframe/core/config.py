@@ -62,7 +62,10 @@ def client_config(
             "The Apiframe connection has no API key: put your afk_... key in its password field."
         )
     prefix = "extra__apiframe__"
-    values = {k.removeprefix(prefix): v for k, v in (extras or {}).items() if v not in (None, "")}
+    given = {k: v for k, v in (extras or {}).items() if v not in (None, "")}
+    # The plain name wins over the prefixed one older UIs wrote, whatever the order.
+    values = {k.removeprefix(prefix): v for k, v in given.items() if k.startswith(prefix)}
+    values |= {k: v for k, v in given.items() if not k.startswith(prefix)}
     try:
         parsed = ConnectionExtras.model_validate(values)
     except ValidationError as exc:
@@ -87,15 +90,26 @@ def base_url(host: str | None, port: int | None = None) -> str:
     host = (host or "").strip()
     if not host:
         return DEFAULT_BASE_URL
-    url = host if "://" in host else f"https://{host}" + (f":{port}" if port else "")
     try:
-        parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        parts = urlsplit(host if "://" in host else f"https://{host}")
+        if port and "://" not in host and parts.port is None:
+            parts = parts._replace(netloc=f"{parts.netloc}:{port}")
+        valid = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and parts.port != 0
+            and "@" not in parts.netloc  # credentials in a URL end up in logs; the key goes in the password
+            and not parts.query
+            and not parts.fragment
+            and not any(c.isspace() for c in host)
+        )
     except ValueError:
         valid = False
     if not valid:
+        shown = "<a URL with credentials>" if "@" in host else repr(host)
         raise ApiframeConfigError(
-            f"The Apiframe connection's host {host!r} is not a base URL: use e.g. https://api.apiframe.ai "
-            "or http://127.0.0.1:8080, or leave it empty for the public API."
+            f"The Apiframe connection's host {shown} is not a base URL: use e.g. https://api.apiframe.ai "
+            "or http://127.0.0.1:8080 (no credentials, query or spaces), or leave it empty for the "
+            "public API."
         )
-    return url.rstrip("/")
+    return parts.geturl().rstrip("/")

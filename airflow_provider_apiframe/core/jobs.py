@@ -43,6 +43,14 @@ class JobPoller:
         self._interval = min(FIRST_POLL_INTERVAL, self.max_interval)
         self._seen: tuple[str, int | None] | None = None
 
+    def first_wait(self, poll_now: bool) -> float:
+        """
+        Seconds to wait before the first poll.
+
+        :param poll_now: Poll at once; ``False`` when the status was just read elsewhere.
+        """
+        return 0.0 if poll_now else self._next_wait()
+
     def after(self, job: Job) -> float | None:
         """
         Take in a poll's answer: ``None`` if the job has ended, else the seconds to wait.
@@ -56,10 +64,12 @@ class JobPoller:
             self.log.info("Apiframe job %s is %s%s", job.id, job.status, progress)
         if is_terminal(job):
             return None
-        remaining = self.deadline - time.time()
-        if remaining <= 0:
+        if time.time() >= self.deadline:
             raise self._timeout(f"{job.status}, progress {job.progress}")
-        wait = min(self._interval, remaining)
+        return self._next_wait()
+
+    def _next_wait(self) -> float:
+        wait = max(min(self._interval, self.deadline - time.time()), 0.0)
         self._interval = min(self._interval * POLL_GROWTH, self.max_interval)
         return wait
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
 
@@ -32,10 +33,10 @@ def _utf16_length_at_most_2000(value: str) -> str:
 def _http_url(value: str) -> str:
     try:
         parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        host = None
-    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in value):
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        valid = False
+    if not valid or any(c.isspace() for c in value):
         raise ValueError("must be an absolute http:// or https:// URL")
     return value
 
@@ -46,8 +47,8 @@ def _one_or_many(value: Any) -> Any:
 
 
 def _no_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be an integer, not a boolean")
+    if isinstance(value, bool):  # pydantic's lax mode would take True for 1
+        raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
     return value
 
 
@@ -244,8 +245,8 @@ def _allowed(schema: dict[str, Any]) -> str:
     option = options[0]
     if option.get("type") == "array":
         inner = _allowed(option.get("items", {})) or "values"
-        size = f"at least {option['minItems']} " if "minItems" in option else ""
-        return f"a list of {size}items, each {inner} (a single item is accepted too)"
+        size = "a non-empty list" if option.get("minItems") == 1 else "a list"
+        return f"{size} of items, each {inner} (a single item is accepted too)"
     if "enum" in option:
         return "one of " + ", ".join(repr(v) for v in option["enum"])
     if "minimum" in option or "maximum" in option:
@@ -259,4 +260,8 @@ def _allowed(schema: dict[str, Any]) -> str:
 
 def _shown(value: Any) -> str:
     text = repr(value)
-    return text if len(text) <= 60 else f"{type(value).__name__} of length {len(value)}"
+    if len(text) <= 60:
+        return text
+    if isinstance(value, (str, bytes, list, tuple, dict)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return text[:57] + "..."

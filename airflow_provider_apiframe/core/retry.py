@@ -1,13 +1,17 @@
 """
 The one retry policy, shared by the sync and async transports (``tenacity`` runs the loop).
 
-- ``429``: always retried, after the API's ``Retry-After`` (backoff when it sent none). With a
-  deadline, rate limiting is ridden out until the deadline, since the API says when to come back.
+- ``429``: always retried, after the API's ``Retry-After`` (backoff when it sent none).
 - ``5xx``, timeouts, dropped connections, unreadable success bodies: retried only when the call is
   safe to repeat (``GET``, or a ``POST`` carrying an ``Idempotency-Key``).
 - Everything else (400, 401, 402, 403, 404, 409) fails at once with the API's message.
-- Waits are full-jitter exponential (``uniform(0, min(cap, base * 2**n))``); attempts are bounded by
-  ``max_attempts``, by a wall-clock ``deadline``, or both; no wait runs past the deadline.
+- Waits are full-jitter exponential (``uniform(0, min(cap, base * 2**n))``), or exactly the
+  ``Retry-After`` the API asked for.
+- Retries are bounded by ``max_attempts``. With a wall-clock ``deadline``, no retry starts past it,
+  and rate limiting is ridden out until the deadline (the API said when to come back); polls
+  (:meth:`RetryPolicy.until`) also ride out outages (``5xx``, no response) until the deadline.
+  Without a deadline, a ``Retry-After`` longer than ``max_retry_after`` ends the retries rather
+  than parking a worker.
 """
 
 from __future__ import annotations
@@ -19,7 +23,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import tenacity
 
-from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeRateLimitError
+from airflow_provider_apiframe.core.errors import (
+    ApiframeError,
+    ApiframeRateLimitError,
+    ApiframeServerError,
+    ApiframeTransportError,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_apiframe.core.calls import ApiCall
@@ -38,30 +47,39 @@ class RetryPolicy:
     """
     When to try a call again, and how long to wait first.
 
-    :param max_attempts: Attempts in all (the first one included); ``None`` for "until the deadline".
+    :param max_attempts: Attempts in all, the first one included.
     :param base_delay: Backoff scale in seconds.
     :param max_delay: Cap of one backoff wait in seconds (``Retry-After`` may ask for longer).
-    :param deadline: Wall-clock time (``time.time()``) after which no attempt starts.
+    :param deadline: Wall-clock time (``time.time()``) after which no retry starts.
+    :param ride_out_outages: Retry ``5xx`` and missing responses until the deadline, not just
+        ``max_attempts`` times (for polls, which have nothing better to do).
+    :param max_retry_after: Without a deadline, the longest ``Retry-After`` worth waiting for.
     """
 
-    max_attempts: int | None = 5
+    max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 8.0
     deadline: float | None = None
+    ride_out_outages: bool = False
+    max_retry_after: float = 120.0
 
-    def __post_init__(self) -> None:
-        if self.max_attempts is None and self.deadline is None:
-            raise ValueError("a RetryPolicy needs max_attempts, a deadline, or both")
+    def capped_at(self, deadline: float | None) -> RetryPolicy:
+        """
+        Return this policy with no retry starting after ``deadline``; for one-off calls.
+
+        :param deadline: Wall-clock deadline; ``None`` returns the policy unchanged.
+        """
+        return self if deadline is None else dataclasses.replace(self, deadline=deadline)
 
     def until(self, deadline: float | None) -> RetryPolicy:
         """
-        Return this policy bounded by ``deadline`` instead of an attempt count.
+        Return this policy riding out transient errors until ``deadline``; for polls.
 
         :param deadline: Wall-clock deadline; ``None`` returns the policy unchanged.
         """
         if deadline is None:
             return self
-        return dataclasses.replace(self, max_attempts=None, deadline=deadline)
+        return dataclasses.replace(self, deadline=deadline, ride_out_outages=True)
 
     def should_retry(self, call: ApiCall[Any], error: BaseException) -> bool:
         """
@@ -94,14 +112,16 @@ class RetryPolicy:
         """
 
         def stop(state: tenacity.RetryCallState) -> bool:
-            if self.deadline is not None and time.time() + (state.upcoming_sleep or 0) >= self.deadline:
+            error = state.outcome.exception() if state.outcome else None
+            sleep = state.upcoming_sleep or 0.0
+            if self.deadline is None:
+                if sleep > self.max_retry_after:
+                    return True
+            elif time.time() + sleep >= self.deadline:
                 return True
-            if self.max_attempts is None:
-                return False
-            rate_limited = state.outcome is not None and isinstance(
-                state.outcome.exception(), ApiframeRateLimitError
-            )
-            if rate_limited and self.deadline is not None:
+            elif isinstance(error, ApiframeRateLimitError) or (
+                self.ride_out_outages and isinstance(error, (ApiframeServerError, ApiframeTransportError))
+            ):
                 return False
             return state.attempt_number >= self.max_attempts
 

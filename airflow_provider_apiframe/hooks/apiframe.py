@@ -50,6 +50,7 @@ class ApiframeHook(BaseHook):
         super().__init__(**kwargs)
         self.apiframe_conn_id = apiframe_conn_id
         self._async_transport: AsyncTransport | None = None
+        self._async_transport_lock = asyncio.Lock()
 
     # --- connection -> config ------------------------------------------------------------------
 
@@ -90,25 +91,24 @@ class ApiframeHook(BaseHook):
         job instead of paying twice; without one, only ``429`` is retried.
 
         :param call: e.g. ``calls.generate_gpt_image(prompt=..., idempotency_key=...)``.
-        :param deadline: Keep riding out transient errors until this wall-clock time.
+        :param deadline: No retry starts after this wall-clock time.
         """
-        return self._transport.send(call, retry=self.config.retry.until(deadline) if deadline else None)
+        return self._transport.send(call, retry=self.config.retry.capped_at(deadline))
 
     def get_job(self, job_id: str, *, deadline: float | None = None) -> Job:
         """
         Read a job.
 
         :param job_id: The job.
-        :param deadline: Keep riding out transient errors until this wall-clock time.
+        :param deadline: No retry starts after this wall-clock time.
         """
-        call = calls.get_job(job_id)
-        return self._transport.send(call, retry=self.config.retry.until(deadline) if deadline else None)
+        return self._transport.send(calls.get_job(job_id), retry=self.config.retry.capped_at(deadline))
 
     def list_jobs(self, **filters: Any) -> JobList:
         """
         Read one page of the caller's jobs, newest first.
 
-        :param filters: ``status``, ``model``, ``limit`` (1..100), ``cursor``.
+        :param filters: ``status``, ``model``, ``limit`` (1..100), ``cursor``, ``scope``, ``search``.
         """
         return self._transport.send(calls.list_jobs(**filters))
 
@@ -116,7 +116,9 @@ class ApiframeHook(BaseHook):
         """Read the caller, its team and the team's credit balance."""
         return self._transport.send(calls.get_me())
 
-    def wait_for_job(self, job_id: str, *, timeout: float, poll_interval: float = 5.0) -> Job:
+    def wait_for_job(
+        self, job_id: str, *, timeout: float, poll_interval: float = 5.0, poll_now: bool = True
+    ) -> Job:
         """
         Poll a job until it ends, in this process; for ``deferrable=False`` tasks.
 
@@ -127,16 +129,21 @@ class ApiframeHook(BaseHook):
         :param timeout: Seconds to wait before raising
             :class:`~airflow_provider_apiframe.core.errors.ApiframeJobTimeoutError`.
         :param poll_interval: Longest wait between polls, in seconds.
+        :param poll_now: ``False`` when the status was just read: the first poll waits.
         """
         poller = JobPoller(job_id, timeout=timeout, max_interval=poll_interval, log=self.log)
-        while True:
+        wait: float | None = poller.first_wait(poll_now)
+        while wait is not None:
+            if wait:
+                time.sleep(wait)
             try:
-                job = self.get_job(job_id, deadline=poller.deadline)
+                job = self._transport.send(
+                    calls.get_job(job_id), retry=self.config.retry.until(poller.deadline)
+                )
             except ApiframeError as exc:
                 raise poller.failed(exc) from None
-            if (wait := poller.after(job)) is None:
-                return job
-            time.sleep(wait)
+            wait = poller.after(job)
+        return job
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the key with ``GET /v2/me`` and report the team's credits."""
@@ -154,9 +161,10 @@ class ApiframeHook(BaseHook):
     # --- async (triggerer) -------------------------------------------------------------------------
 
     async def _aget_transport(self) -> AsyncTransport:
-        if self._async_transport is None:
-            conn = await self.aget_connection(self.apiframe_conn_id)
-            self._async_transport = await AsyncTransport.open(self._config_from(conn), log=self.log)
+        async with self._async_transport_lock:
+            if self._async_transport is None:
+                conn = await self.aget_connection(self.apiframe_conn_id)
+                self._async_transport = await AsyncTransport.open(self._config_from(conn), log=self.log)
         return self._async_transport
 
     async def aget_job(self, job_id: str, *, deadline: float | None = None) -> Job:
@@ -164,13 +172,14 @@ class ApiframeHook(BaseHook):
         Read a job without blocking the event loop.
 
         :param job_id: The job.
-        :param deadline: Keep riding out transient errors until this wall-clock time.
+        :param deadline: No retry starts after this wall-clock time.
         """
         transport = await self._aget_transport()
-        call = calls.get_job(job_id)
-        return await transport.send(call, retry=transport.config.retry.until(deadline) if deadline else None)
+        return await transport.send(calls.get_job(job_id), retry=transport.config.retry.capped_at(deadline))
 
-    async def await_for_job(self, job_id: str, *, timeout: float, poll_interval: float = 5.0) -> Job:
+    async def await_for_job(
+        self, job_id: str, *, timeout: float, poll_interval: float = 5.0, poll_now: bool = True
+    ) -> Job:
         """
         :meth:`wait_for_job` without blocking the event loop; for triggers.
 
@@ -178,16 +187,22 @@ class ApiframeHook(BaseHook):
         :param timeout: Seconds to wait before raising
             :class:`~airflow_provider_apiframe.core.errors.ApiframeJobTimeoutError`.
         :param poll_interval: Longest wait between polls, in seconds.
+        :param poll_now: ``False`` when the status was just read: the first poll waits.
         """
+        transport = await self._aget_transport()
         poller = JobPoller(job_id, timeout=timeout, max_interval=poll_interval, log=self.log)
-        while True:
+        wait: float | None = poller.first_wait(poll_now)
+        while wait is not None:
+            if wait:
+                await asyncio.sleep(wait)
             try:
-                job = await self.aget_job(job_id, deadline=poller.deadline)
+                job = await transport.send(
+                    calls.get_job(job_id), retry=transport.config.retry.until(poller.deadline)
+                )
             except ApiframeError as exc:
                 raise poller.failed(exc) from None
-            if (wait := poller.after(job)) is None:
-                return job
-            await asyncio.sleep(wait)
+            wait = poller.after(job)
+        return job
 
     async def aget_me(self) -> Me:
         """Read the caller, its team and the team's credit balance without blocking the event loop."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from airflow.sdk import BaseOperator
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core.errors import (
     ApiframeBadRequestError,
+    ApiframeConflictError,
     ApiframeError,
     ApiframeInvalidParamsError,
     ApiframeJobTimeoutError,
@@ -53,7 +55,8 @@ class ApiframeJobOperator(BaseOperator):
         ``<key>~1``, ``<key>~2``... after a FAILED or CANCELLED job.
     :param deferrable: Wait in the triggerer (default) rather than in the worker. Needs a running
         triggerer.
-    :param wait_for_completion: ``False`` returns right after submitting (``images`` is empty).
+    :param wait_for_completion: ``False`` returns right after submitting (``images`` is empty
+        unless the job had already finished, e.g. on a retry).
     :param poll_interval: Longest wait between two status polls, in seconds (polls start at 2 s).
     :param timeout: Seconds, from the start of the task, before the wait fails with a timeout.
         The job itself keeps running at Apiframe; clearing the task re-attaches to it.
@@ -97,10 +100,10 @@ class ApiframeJobOperator(BaseOperator):
             call = self.build_call()
             job = self._submit(call, context, deadline)
         context["ti"].xcom_push(key="job_id", value=job.id)
-        if not self.wait_for_completion:
-            return job_result(job)
         if is_terminal(job):
             return self._finish(job)
+        if not self.wait_for_completion:
+            return job_result(job)
         if self.deferrable:
             self.defer(
                 trigger=ApiframeJobTrigger(
@@ -112,9 +115,10 @@ class ApiframeJobOperator(BaseOperator):
                 method_name="execute_complete",
                 timeout=None,  # the trigger enforces the deadline with a clean timeout event
             )
-        return self._finish(
-            self.hook.wait_for_job(job.id, timeout=deadline - time.time(), poll_interval=self.poll_interval)
+        job = self.hook.wait_for_job(
+            job.id, timeout=deadline - time.time(), poll_interval=self.poll_interval, poll_now=False
         )
+        return self._finish(job)
 
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Resume after the trigger fired: return the result, or fail with the trigger's reason."""
@@ -177,10 +181,17 @@ def _fail_fast_on_bad_input() -> Iterator[None]:
         yield
     except (ApiframeInvalidParamsError, ApiframeBadRequestError) as exc:
         raise AirflowFailException(str(exc)) from None
+    except ApiframeConflictError as exc:
+        raise AirflowFailException(
+            f"{exc}\nThe idempotency_key was already used for a different request. Give this request "
+            "its own key, or leave idempotency_key unset to use the derived one."
+        ) from None
 
 
 def _seconds(name: str, value: float | timedelta) -> float:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
-        raise ValueError(f"{name} must be a positive number of seconds or a timedelta (got {value!r})")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf:
+        raise ValueError(
+            f"{name} must be a positive, finite number of seconds or a timedelta (got {value!r})"
+        )
     return float(seconds)

@@ -116,7 +116,10 @@ class ApiframeJobTrigger(BaseTrigger):
         hook = ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
         try:
             job = await hook.await_for_job(
-                self.job_id, timeout=self.deadline - time.time(), poll_interval=self.poll_interval
+                self.job_id,
+                timeout=self.deadline - time.time(),
+                poll_interval=self.poll_interval,
+                poll_now=False,  # the operator read the status just before deferring
             )
             event = JobEvent.for_job(job)
         except ApiframeJobTimeoutError as exc:

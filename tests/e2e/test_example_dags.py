@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from mock_api import API_KEY, MockState
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +33,9 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     }
     env.pop("AIRFLOW_CONN_APIFRAME_DEFAULT", None)
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True
+    )
     return env
 
 
@@ -99,3 +100,17 @@ def test_catalogue_dag_fans_out(airflow_env: dict[str, str], mock_api: tuple[str
     assert all(job["status"] == "COMPLETED" for job in state.jobs.values())
     assert "summarize" in output
     assert API_KEY not in output
+
+
+def test_airflow_cli_lists_the_provider_and_connection_type(airflow_env: dict[str, str]) -> None:
+    def cli(*args: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "airflow", *args], env=airflow_env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout
+
+    assert "airflow-provider-apiframe" in cli("providers", "list")
+    hooks = cli("providers", "hooks", "-o", "json")
+    (apiframe,) = [h for h in json.loads(hooks) if h["connection_type"] == "apiframe"]
+    assert apiframe["class"] == "airflow_provider_apiframe.hooks.apiframe.ApiframeHook"
