@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 try:  # Airflow >= 3.2
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import AirflowFailException  # type: ignore[no-redef,attr-defined,unused-ignore]
 

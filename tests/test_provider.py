@@ -33,9 +33,12 @@ def test_provider_info_matches_airflows_schema() -> None:
 def test_providers_manager_knows_the_connection_type() -> None:
     from airflow.providers_manager import ProvidersManager
 
-    manager = ProvidersManager()
-    assert "airflow-provider-apiframe" in manager.providers
-    hook = manager.hooks["apiframe"]
+    assert "airflow-provider-apiframe" in ProvidersManager().providers
+    try:  # Airflow >= 3.2 resolves hooks in the task SDK
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as HookRegistry
+    except ImportError:  # Airflow 3.1
+        HookRegistry = ProvidersManager
+    hook = HookRegistry().hooks["apiframe"]
     assert hook is not None
     assert hook.hook_class_name == "airflow_provider_apiframe.hooks.apiframe.ApiframeHook"
     assert hook.connection_id_attribute_name == "apiframe_conn_id"
