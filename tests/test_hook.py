@@ -14,6 +14,7 @@ import pytest
 import requests
 import structlog
 from mock_api import API_KEY
+from payloads import IMAGE, JOB_ID, ME_BODY, job_body
 
 from airflow_provider_apiframe import __version__
 from airflow_provider_apiframe.core import calls
@@ -39,36 +40,11 @@ from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.transport import USER_AGENT
 
 BASE_URL = "https://api.apiframe.test"
-JOB_ID = "4f0c7d1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f"
 JOB_URL = f"{BASE_URL}/v2/jobs/{JOB_ID}"
 GENERATE_URL = f"{BASE_URL}/v2/images/generate"
 ME_URL = f"{BASE_URL}/v2/me"
-IMAGE = f"https://cdn.apiframe.test/{JOB_ID}-1.webp"
 
 
-def job_body(status: str = "COMPLETED", **fields: Any) -> dict[str, Any]:
-    done = status == "COMPLETED"
-    return {
-        "id": JOB_ID,
-        "status": status,
-        "model": "gpt-image-1.5",
-        "progress": 100 if done else 0,
-        "error": None,
-        "creditCost": 10 if done else None,
-        "webhookStatus": None,
-        "createdAt": "2026-11-24T12:00:00.000Z",
-        "completedAt": "2026-11-24T12:00:15.000Z" if done else None,
-        "result": {"images": [IMAGE]} if done else None,
-        "expired": False,
-        **fields,
-    }
-
-
-ME_BODY = {
-    "user": {"id": "u-1", "email": "dev@example.com", "role": "OWNER"},
-    "team": {"id": "t-1", "name": "Pixels", "credits": 1234, "plan": "pro", "customerId": None},
-    "apiKey": {"id": "k-1", "name": "ci", "prefix": "afk_test"},
-}
 ACCEPTED = {"jobId": JOB_ID, "status": "QUEUED"}
 
 

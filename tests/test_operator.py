@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 import pytest
 from mock_api import API_KEY
+from payloads import job_body
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core import jobs as jobs_module
@@ -79,22 +80,13 @@ class FakeTI:
 
 def job_payload(job_id: str, status: str, **overrides: Any) -> dict[str, Any]:
     """A ``GET /v2/jobs/{id}`` body as the API sends it."""
-    done = status == "COMPLETED"
-    payload: dict[str, Any] = {
+    ended_badly = status in ("FAILED", "CANCELLED")
+    fields = {
         "id": job_id,
-        "status": status,
-        "model": "gpt-image-1.5",
-        "progress": 100 if done else (None if status in ("FAILED", "CANCELLED") else 0),
+        "progress": 100 if status == "COMPLETED" else (None if ended_badly else 0),
         "error": CONTENT_POLICY if status == "FAILED" else None,
-        "creditCost": 10 if done else None,
-        "webhookStatus": None,
-        "createdAt": "2026-11-24T12:00:00.000Z",
-        "completedAt": "2026-11-24T12:00:15.000Z" if done else None,
-        "result": {"images": [f"https://cdn.apiframe.test/{job_id}-1.webp"]} if done else None,
-        "expired": False,
     }
-    payload.update(overrides)
-    return payload
+    return job_body(status, **(fields | overrides))
 
 
 class FakeApi:

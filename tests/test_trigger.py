@@ -17,6 +17,7 @@ import pytest
 import requests
 import structlog
 from mock_api import API_KEY
+from payloads import IMAGE, JOB_ID, ME_BODY, job_body
 
 from airflow_provider_apiframe import transport as transport_module
 from airflow_provider_apiframe.core import calls
@@ -37,34 +38,7 @@ from airflow_provider_apiframe.transport import USER_AGENT, AsyncTransport
 from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger, JobEvent
 
 BASE_URL = "https://api.apiframe.test"
-JOB_ID = "4f0c7d1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f"
-IMAGE = f"https://cdn.apiframe.test/{JOB_ID}-1.webp"
 CLASSPATH = "airflow_provider_apiframe.triggers.job.ApiframeJobTrigger"
-
-
-def job_body(status: str = "COMPLETED", **fields: Any) -> dict[str, Any]:
-    done = status == "COMPLETED"
-    return {
-        "id": JOB_ID,
-        "status": status,
-        "model": "gpt-image-1.5",
-        "progress": 100 if done else 0,
-        "error": None,
-        "creditCost": 10 if done else None,
-        "webhookStatus": None,
-        "createdAt": "2026-11-24T12:00:00.000Z",
-        "completedAt": "2026-11-24T12:00:15.000Z" if done else None,
-        "result": {"images": [IMAGE]} if done else None,
-        "expired": False,
-        **fields,
-    }
-
-
-ME_BODY = {
-    "user": {"id": "u-1", "email": "dev@example.com", "role": "OWNER"},
-    "team": {"id": "t-1", "name": "Pixels", "credits": 1234, "plan": "pro", "customerId": None},
-    "apiKey": {"id": "k-1", "name": "ci", "prefix": "afk_test"},
-}
 
 
 @dataclasses.dataclass
