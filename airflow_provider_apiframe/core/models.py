@@ -23,13 +23,6 @@ GPT_IMAGE_MODEL = "gpt-image-1.5"
 PROMPT_MAX_LENGTH = 2000
 
 
-def _utf16_length_at_most_2000(value: str) -> str:
-    # The API validates with Zod, which counts UTF-16 code units: an emoji counts twice.
-    if len(value.encode("utf-16-le")) // 2 > PROMPT_MAX_LENGTH:
-        raise ValueError(f"must be at most {PROMPT_MAX_LENGTH} characters (UTF-16 code units)")
-    return value
-
-
 def _http_url(value: str) -> str:
     try:
         parts = urlsplit(value)
@@ -52,12 +45,7 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-Prompt = Annotated[
-    str,
-    Field(min_length=1),
-    AfterValidator(_utf16_length_at_most_2000),
-    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": PROMPT_MAX_LENGTH}),
-]
+Prompt = Annotated[str, Field(min_length=1, max_length=PROMPT_MAX_LENGTH)]
 HttpUrl = Annotated[str, AfterValidator(_http_url), WithJsonSchema({"type": "string", "format": "uri"})]
 WebhookEvent = Literal["progress", "completed", "failed"]
 
