@@ -1,0 +1,62 @@
+"""How an emulator instance behaves: keys, credits, timing, retention."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+#: The key the emulator accepts unless told otherwise (it is not a secret: it only opens the emulator).
+EMULATOR_API_KEY = "afk_emulator_local"
+
+
+@dataclasses.dataclass
+class EmulatorConfig:
+    """
+    Settings of one emulator instance.
+
+    :param api_keys: Keys that authenticate (``401`` for any other).
+    :param inactive_keys: Keys that are known but inactive (``403``).
+    :param credits: The team's starting balance.
+    :param job_seconds: Typical time from submission to the end of a one-image job.
+    :param jitter: Random spread of ``job_seconds``, as a fraction (0.2 = +/- 20 %).
+    :param extra_image_share: Each image beyond the first adds this share of ``job_seconds``.
+    :param retention_seconds: How long result files stay; then the job shows ``expired`` and they 404.
+    :param idempotency_seconds: How long an ``Idempotency-Key`` replays its job.
+    :param upload_seconds: How long uploaded files live.
+    :param rate_limit: Requests per second per key before ``429`` (``None``: unlimited).
+    :param spec: The official OpenAPI document; when given, job requests are validated against it
+        exactly. Without it, GPT Image requests are validated field by field and other models'
+        parameter blocks only as objects.
+    :param public_url: Base URL for result links (default: the URL the request came in on).
+    :param seed: Seed for the timing jitter (reproducible runs).
+    """
+
+    api_keys: tuple[str, ...] = (EMULATOR_API_KEY,)
+    inactive_keys: tuple[str, ...] = ()
+    credits: int = 100_000
+    job_seconds: float = 15.0
+    jitter: float = 0.2
+    extra_image_share: float = 0.1
+    retention_seconds: float = 24 * 3600.0
+    idempotency_seconds: float = 24 * 3600.0
+    upload_seconds: float = 90 * 60.0
+    rate_limit: float | None = None
+    spec: dict[str, Any] | None = None
+    public_url: str | None = None
+    seed: int | None = None
+
+
+def load_spec(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """
+    Load the OpenAPI document from ``path``, or from ``$APIFRAME_OPENAPI_SPEC``; ``None`` if neither.
+
+    :param path: A path to ``apiframe-openapi.json``.
+    """
+    location = path or os.environ.get("APIFRAME_OPENAPI_SPEC")
+    if not location:
+        return None
+    spec: dict[str, Any] = json.loads(Path(location).read_text())
+    return spec

@@ -1,0 +1,160 @@
+"""Run the emulator: in a background thread (tests, notebooks) or as a process (``apiframe-emulator``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from airflow_provider_apiframe.emulator.app import create_app
+from airflow_provider_apiframe.emulator.config import EMULATOR_API_KEY, EmulatorConfig, load_spec
+from airflow_provider_apiframe.emulator.state import EmulatorState, FaultRule, OutcomeRule
+
+
+class Emulator:
+    """
+    A local Apiframe API: give it a config, run it, point a connection at :attr:`url`.
+
+    .. code-block:: python
+
+        with Emulator(EmulatorConfig(job_seconds=0.5)).running() as emulator:
+            os.environ["AIRFLOW_CONN_APIFRAME_DEFAULT"] = emulator.connection_json()
+            ...
+            assert len(emulator.state.charges) == 1
+
+    :param config: Its settings (defaults: realistic timing, one key, 100,000 credits).
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None):
+        self.config = config or EmulatorConfig()
+        self.state = EmulatorState(self.config)
+        self.app = create_app(self.state)
+        self.url = ""
+
+    @property
+    def api_key(self) -> str:
+        """The first key the emulator accepts."""
+        return self.config.api_keys[0]
+
+    def connection_json(self, conn_type: str = "apiframe") -> str:
+        """An ``AIRFLOW_CONN_...`` value pointing at this emulator with its key."""
+        return json.dumps({"conn_type": conn_type, "password": self.api_key, "host": self.url})
+
+    def inject(self, **rule: Any) -> None:
+        """Add a fault rule (see :class:`~airflow_provider_apiframe.emulator.state.FaultRule`)."""
+        self.state.faults.append(FaultRule(**rule))
+
+    def decide(self, **rule: Any) -> None:
+        """Add a job outcome rule (see :class:`~airflow_provider_apiframe.emulator.state.OutcomeRule`)."""
+        self.state.outcomes.append(OutcomeRule(**rule))
+
+    @contextmanager
+    def running(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[Emulator]:
+        """
+        Serve in a background thread until the block ends.
+
+        :param host: Interface to listen on.
+        :param port: Port; 0 picks a free one.
+        """
+        port = port or free_port(host)
+        server = uvicorn.Server(_uvicorn_config(self.app, host, port, "warning"))
+        thread = threading.Thread(target=server.run, name="apiframe-emulator", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"The Apiframe emulator did not start on {host}:{port}")
+            time.sleep(0.01)
+        self.url = f"http://{host}:{port}"
+        try:
+            yield self
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, timeout: float = 30.0) -> None:
+    """
+    Wait for an emulator started elsewhere (e.g. as a process) to answer.
+
+    :param url: Its base URL.
+    :param timeout: Seconds to wait.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_emulator/state", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _uvicorn_config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``apiframe-emulator`` command."""
+    parser = argparse.ArgumentParser(prog="apiframe-emulator", description="A local Apiframe v2 API.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--api-key", action="append", help=f"accepted key (repeatable; default {EMULATOR_API_KEY})"
+    )
+    parser.add_argument("--inactive-key", action="append", default=[], help="known but inactive key (403)")
+    parser.add_argument("--credits", type=int, default=EmulatorConfig.credits)
+    parser.add_argument("--job-seconds", type=float, default=EmulatorConfig.job_seconds)
+    parser.add_argument("--jitter", type=float, default=EmulatorConfig.jitter)
+    parser.add_argument("--retention-seconds", type=float, default=EmulatorConfig.retention_seconds)
+    parser.add_argument("--rate-limit", type=float, help="requests per second per key before 429")
+    parser.add_argument(
+        "--spec",
+        help="the official OpenAPI document, for exact request validation (default: $APIFRAME_OPENAPI_SPEC)",
+    )
+    parser.add_argument("--public-url", help="base URL for result links (default: as requested)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    config = EmulatorConfig(
+        api_keys=tuple(args.api_key or (EMULATOR_API_KEY,)),
+        inactive_keys=tuple(args.inactive_key),
+        credits=args.credits,
+        job_seconds=args.job_seconds,
+        jitter=args.jitter,
+        retention_seconds=args.retention_seconds,
+        rate_limit=args.rate_limit,
+        spec=load_spec(args.spec),
+        public_url=args.public_url,
+        seed=args.seed,
+    )
+    emulator = Emulator(config)
+    validation = "the official contract" if config.spec else "built-in rules"
+    print(
+        f"Apiframe emulator on http://{args.host}:{args.port} ({len(config.api_keys)} key(s), "
+        f"{config.credits} credits, ~{config.job_seconds:g} s per job, requests checked against "
+        f"{validation})",
+        flush=True,
+    )
+    uvicorn.Server(_uvicorn_config(emulator.app, args.host, args.port, args.log_level)).run()
+
+
+if __name__ == "__main__":
+    main()

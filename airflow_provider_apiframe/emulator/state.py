@@ -1,0 +1,434 @@
+"""
+The emulator's memory: jobs, idempotency keys, the credits ledger, uploads, injected faults.
+
+A job's status is a function of time (QUEUED, then PROCESSING with progress climbing, then its
+outcome), read when asked; the moment it ends, it is settled once: charged if COMPLETED, and its
+webhook sent. Everything here runs on the emulator's event loop thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import hashlib
+import json
+import random
+import time
+import uuid
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from airflow_provider_apiframe.core.catalog import IMAGE_MODELS
+from airflow_provider_apiframe.emulator.config import EmulatorConfig
+from airflow_provider_apiframe.emulator.images import ImageSpec, image_spec
+
+Outcome = Literal["COMPLETED", "FAILED", "CANCELLED", "NEVER"]
+ResultShape = Literal["images", "string", "unknown"]
+CONTENT_POLICY_ERROR = "Your request was rejected by the content policy (emulated)."
+
+#: Illustrative prices in credits per image (the real API's prices are on its dashboard).
+_GPT_PRICES = {"low": 2, "medium": 6, "high": 24, "auto": 6}
+_FLAT_PRICE = 8
+
+
+class InsufficientCredits(Exception):
+    """The team cannot pay for a job: ``402``."""
+
+    def __init__(self, required: int, available: int):
+        super().__init__(f"{required} credits required, {available} available")
+        self.required = required
+        self.available = available
+
+
+@dataclasses.dataclass
+class JobRecord:
+    """One job and everything needed to answer for it."""
+
+    id: str
+    api_key: str
+    route: str
+    model: str
+    body: dict[str, Any]
+    created: float
+    processing_at: float
+    finishes_at: float | None  # None: never finishes
+    outcome: Outcome
+    error: str | None
+    result_shape: ResultShape
+    cost: int
+    images: ImageSpec
+    input_urls: tuple[str, ...] = ()
+    inputs: tuple[bytes, ...] | None = None  # None while they are being fetched
+    inputs_at: float = 0.0  # when the inputs were in hand
+    expire_at_once: bool = False
+    settled: bool = False
+    completed_at: float | None = None
+    webhook_status: str | None = None
+    files: dict[int, bytes] = dataclasses.field(default_factory=dict)
+
+    @property
+    def prompt(self) -> str:
+        """The prompt, wherever the route keeps it."""
+        params = self.body.get(IMAGE_MODELS[self.model].params_key) or {}
+        return str(self.body.get("prompt") or params.get("prompt") or self.model)
+
+
+@dataclasses.dataclass
+class FaultRule:
+    """
+    Answer matching requests with a fault, ``times`` times (``None``: until cleared).
+
+    :param action: ``status`` (``status`` code, with ``retry_after`` for 429), ``drop`` (cut the
+        connection mid-response), ``slow`` (wait ``delay`` seconds, then answer normally) or
+        ``malformed`` (``200`` with a body that is not JSON).
+    """
+
+    action: Literal["status", "drop", "slow", "malformed"]
+    method: str | None = None
+    path: str = "/v2/*"
+    status: int = 503
+    retry_after: float | None = None
+    delay: float = 0.0
+    times: int | None = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether a request is affected."""
+        return (self.method is None or self.method.upper() == method) and fnmatch.fnmatchcase(path, self.path)
+
+
+@dataclasses.dataclass
+class OutcomeRule:
+    """
+    Give the next matching new jobs a chosen fate, ``times`` times (``None``: until cleared).
+
+    :param outcome: ``failed`` (content policy), ``cancelled``, ``never`` (never finishes),
+        ``string-result`` (result is one URL string), ``unknown-result`` (result of an unknown
+        shape) or ``expired`` (results purged as soon as the job completes).
+    :param prompt_contains: Only jobs whose prompt contains this text.
+    """
+
+    outcome: Literal["failed", "cancelled", "never", "string-result", "unknown-result", "expired"]
+    prompt_contains: str | None = None
+    times: int | None = 1
+
+
+class EmulatorState:
+    """
+    All the emulator knows.
+
+    :param config: Its settings.
+    """
+
+    def __init__(self, config: EmulatorConfig):
+        self.config = config
+        self.credits = config.credits
+        self.reserved = 0  # credits promised to jobs that will complete but have not yet
+        self.jobs: dict[str, JobRecord] = {}
+        self.order: list[str] = []  # job ids, oldest first
+        self.position: dict[str, int] = {}  # job id -> index in order
+        self.idempotency: dict[tuple[str, str], tuple[str, str, float]] = {}  # -> job id, body hash, time
+        self.charges: list[tuple[str, int]] = []  # (job id, credits)
+        self.uploads: dict[str, tuple[bytes, str, float]] = {}  # id -> data, content type, expiry
+        self.faults: list[FaultRule] = []
+        self.outcomes: list[OutcomeRule] = []
+        self.requests: deque[tuple[str, str, int]] = deque(maxlen=100_000)  # method, path, status
+        self.webhooks: deque[dict[str, Any]] = deque(maxlen=10_000)  # deliveries made
+        self._random = random.Random(config.seed)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> tokens, last refill
+
+    # --- jobs -------------------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        api_key: str,
+        route: str,
+        body: dict[str, Any],
+        *,
+        outcome: str | None = None,
+        now: float | None = None,
+    ) -> JobRecord:
+        """
+        Record a new job (already validated and paid for in principle).
+
+        :param api_key: The submitting key.
+        :param route: The route.
+        :param body: The validated body.
+        :param outcome: A fate forced by the request (``X-Emulator-Outcome``), else the rules decide.
+        :param now: The current time.
+        """
+        now = time.time() if now is None else now
+        spec = IMAGE_MODELS[body["model"]]
+        params = body.get(spec.params_key) or {}
+        images = image_spec(spec.model, params, route=route)
+        duration = self.config.job_seconds * (
+            1
+            + self._random.uniform(-1, 1) * self.config.jitter
+            + self.config.extra_image_share * (images.count - 1)
+        )
+        cost = self.price(spec.model, params, images.count)
+        if self.credits - self.reserved < cost:
+            raise InsufficientCredits(cost, max(0, self.credits - self.reserved))
+        job = JobRecord(
+            id=str(uuid.uuid4()),
+            api_key=api_key,
+            route=route,
+            model=spec.model,
+            body=body,
+            created=now,
+            processing_at=now + duration * 0.15,
+            finishes_at=now + duration,
+            outcome="COMPLETED",
+            error=None,
+            result_shape="images",
+            cost=cost,
+            images=images,
+            input_urls=tuple(_input_urls(params)),
+            webhook_status="pending" if _wants_terminal_webhook(body) else None,
+        )
+        self._apply_outcome(job, outcome or self._next_outcome(job.prompt))
+        if not job.input_urls:
+            job.inputs, job.inputs_at = (), now
+        if job.outcome == "COMPLETED":
+            self.reserved += job.cost
+        self.jobs[job.id] = job
+        self.position[job.id] = len(self.order)
+        self.order.append(job.id)
+        return job
+
+    def _next_outcome(self, prompt: str) -> str | None:
+        for rule in self.outcomes:
+            if rule.prompt_contains is None or rule.prompt_contains in prompt:
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self.outcomes.remove(rule)
+                return rule.outcome
+        return None
+
+    @staticmethod
+    def _apply_outcome(job: JobRecord, outcome: str | None) -> None:
+        if outcome == "failed":
+            job.outcome, job.error = "FAILED", CONTENT_POLICY_ERROR
+        elif outcome == "cancelled":
+            job.outcome, job.error = "CANCELLED", "The job was cancelled (emulated)."
+        elif outcome == "never":
+            job.outcome, job.finishes_at = "NEVER", None
+        elif outcome == "string-result":
+            job.result_shape = "string"
+        elif outcome == "unknown-result":
+            job.result_shape = "unknown"
+        elif outcome == "expired":
+            job.expire_at_once = True
+        elif outcome is not None:
+            raise ValueError(f"unknown outcome {outcome!r}")
+
+    def price(self, model: str, params: dict[str, Any], count: int) -> int:
+        """
+        Credits a job costs when it completes.
+
+        :param model: The model.
+        :param params: Its parameters block.
+        :param count: Number of images.
+        """
+        if model.startswith("gpt-image"):
+            return _GPT_PRICES.get(str(params.get("quality") or "auto"), 6) * count
+        return _FLAT_PRICE * count
+
+    def status(self, job: JobRecord, now: float | None = None) -> tuple[str, int | None]:
+        """
+        A job's status and progress at ``now``.
+
+        :param job: The job.
+        :param now: The time to read it at.
+        """
+        now = time.time() if now is None else now
+        if now < job.processing_at:
+            return "QUEUED", 0
+        ended = job.finishes_at is not None and now >= job.finishes_at and job.inputs is not None
+        if not ended:
+            end = job.finishes_at or (job.created + 10 * max(self.config.job_seconds, 1))
+            share = (now - job.processing_at) / max(end - job.processing_at, 1e-6)
+            return "PROCESSING", max(1, min(99, int(100 * share)))
+        self.settle(job)
+        return job.outcome, (100 if job.outcome == "COMPLETED" else None)
+
+    def settle(self, job: JobRecord) -> bool:
+        """
+        Settle a job that has ended, once: charge it if COMPLETED. Returns True the first time.
+
+        :param job: The job.
+        """
+        if job.settled or job.finishes_at is None or job.inputs is None:
+            return False
+        job.settled = True
+        job.completed_at = max(job.finishes_at, job.inputs_at)
+        if job.outcome == "COMPLETED":
+            self.reserved -= job.cost
+            self.credits -= job.cost
+            self.charges.append((job.id, job.cost))
+        return True
+
+    def fail_inputs(self, job: JobRecord, reason: str) -> None:
+        """
+        End a job whose input images could not be fetched: FAILED, not charged.
+
+        :param job: The job.
+        :param reason: What went wrong.
+        """
+        if job.outcome == "COMPLETED":
+            self.reserved -= job.cost
+        now = time.time()
+        job.outcome, job.error, job.inputs, job.inputs_at = "FAILED", reason, (), now
+        job.finishes_at = now if job.finishes_at is None else min(job.finishes_at, now)
+
+    def expires_at(self, job: JobRecord) -> float | None:
+        """When a COMPLETED job's files are purged."""
+        if job.completed_at is None or job.outcome != "COMPLETED":
+            return None
+        if job.expire_at_once:
+            return job.completed_at
+        return job.completed_at + self.config.retention_seconds
+
+    def is_expired(self, job: JobRecord, now: float | None = None) -> bool:
+        """Whether a job's result files were purged."""
+        expiry = self.expires_at(job)
+        return expiry is not None and (time.time() if now is None else now) >= expiry
+
+    def to_json(self, job: JobRecord, base_url: str, now: float | None = None) -> dict[str, Any]:
+        """
+        The job as ``GET /v2/jobs/{id}`` shows it.
+
+        :param job: The job.
+        :param base_url: Base URL for result links.
+        :param now: The time to read it at.
+        """
+        status, progress = self.status(job, now)
+        completed = status == "COMPLETED"
+        result: Any = None
+        if completed:
+            ext = job.images.fmt
+            urls = [f"{base_url}/files/{job.id}-{n}.{ext}" for n in range(1, job.images.count + 1)]
+            result = {"string": urls[0], "unknown": {"url": urls[0]}}.get(job.result_shape, {"images": urls})
+        ended = status in ("COMPLETED", "FAILED", "CANCELLED")
+        return {
+            "id": job.id,
+            "status": status,
+            "model": job.model,
+            "progress": progress,
+            "error": job.error if status in ("FAILED", "CANCELLED") else None,
+            "creditCost": job.cost if completed else (0 if ended else None),
+            "webhookStatus": job.webhook_status,
+            "createdAt": iso_time(job.created),
+            "completedAt": iso_time(job.completed_at) if ended and job.completed_at else None,
+            "result": result,
+            "input": job.body,
+            "expired": self.is_expired(job, now),
+        }
+
+    # --- idempotency -------------------------------------------------------------------------------
+
+    def replay(
+        self, api_key: str, key: str, body: dict[str, Any], now: float | None = None
+    ) -> JobRecord | str | None:
+        """
+        The job an ``Idempotency-Key`` already created, ``"conflict"`` if the body differs, else None.
+
+        :param api_key: The submitting key (keys are scoped to it).
+        :param key: The Idempotency-Key.
+        :param body: The request body.
+        :param now: The current time.
+        """
+        now = time.time() if now is None else now
+        seen = self.idempotency.get((api_key, key))
+        if seen is None or now - seen[2] > self.config.idempotency_seconds:
+            return None
+        job_id, body_hash, _ = seen
+        return self.jobs[job_id] if body_hash == _hash(body) else "conflict"
+
+    def remember(self, api_key: str, key: str, body: dict[str, Any], job: JobRecord) -> None:
+        """Remember which job an Idempotency-Key created."""
+        self.idempotency[(api_key, key)] = (job.id, _hash(body), job.created)
+
+    # --- faults and rate limits ----------------------------------------------------------------------
+
+    def take_fault(self, method: str, path: str) -> FaultRule | None:
+        """The first fault rule matching a request, used up by one."""
+        for rule in self.faults:
+            if rule.matches(method, path):
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self.faults.remove(rule)
+                return rule
+        return None
+
+    def rate_limited(self, api_key: str, now: float | None = None) -> float | None:
+        """Seconds to wait if this request is over the key's rate, else None (token bucket)."""
+        rate = self.config.rate_limit
+        if rate is None:
+            return None
+        now = time.time() if now is None else now
+        tokens, last = self._buckets.get(api_key, (rate, now))
+        tokens = min(rate, tokens + (now - last) * rate)
+        if tokens < 1:
+            self._buckets[api_key] = (tokens, now)
+            return (1 - tokens) / rate
+        self._buckets[api_key] = (tokens - 1, now)
+        return None
+
+    # --- inspection --------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """What tests and people want to know at a glance."""
+        by_status: dict[str, int] = {}
+        for job in self.jobs.values():
+            status = self.status(job)[0]
+            by_status[status] = by_status.get(status, 0) + 1
+        return {
+            "credits": self.credits,
+            "charges": [{"jobId": job_id, "credits": cost} for job_id, cost in self.charges],
+            "jobs": len(self.jobs),
+            "jobsByStatus": by_status,
+            "requests": len(self.requests),
+            "webhooksDelivered": sum(1 for w in self.webhooks if w.get("delivered")),
+        }
+
+
+#: Events sent when a request names a webhookUrl but no webhookEvents (the docs leave this open).
+DEFAULT_WEBHOOK_EVENTS = ("completed", "failed")
+
+
+def webhook_events(body: dict[str, Any]) -> tuple[str, ...]:
+    """The events a job's webhook subscribes to (none without a webhookUrl)."""
+    if not body.get("webhookUrl"):
+        return ()
+    return tuple(body.get("webhookEvents") or DEFAULT_WEBHOOK_EVENTS)
+
+
+def _wants_terminal_webhook(body: dict[str, Any]) -> bool:
+    return bool({"completed", "failed"} & set(webhook_events(body)))
+
+
+def _input_urls(params: dict[str, Any]) -> list[str]:
+    urls: list[str] = []
+    for key in ("input_images", "image_input", "image", "images", "mask", "image_url"):
+        value = params.get(key)
+        if isinstance(value, str):
+            urls.append(value)
+        elif isinstance(value, list):
+            urls.extend(v for v in value if isinstance(v, str))
+    return urls
+
+
+def _hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def iso_time(moment: float) -> str:
+    """``moment`` as the API writes times: ISO 8601 UTC with milliseconds."""
+    return (
+        datetime.fromtimestamp(moment, tz=timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
