@@ -11,7 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mock_api import API_KEY, MockState, serve
+from payloads import API_KEY
+
+from airflow_provider_apiframe.emulator import Emulator, EmulatorConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_URL = "https://api.apiframe.test"
@@ -95,12 +97,15 @@ def use_connection(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
-def mock_api(contract: Contract) -> Iterator[tuple[str, MockState]]:
-    """The mock API on a free loopback port, validating job requests against the contract."""
-    validator = contract.validator("GenerateImageRequest")
-    state = MockState(validator=validator.iter_errors)
-    with serve(state) as url:
-        yield url, state
+def emulator(spec: dict[str, Any]) -> Iterator[Emulator]:
+    """
+    The emulator on a free loopback port, validating job requests against the official contract.
+
+    Jobs take about 0.3 s; the key is the tests' distinctive :data:`payloads.API_KEY`.
+    """
+    config = EmulatorConfig(api_keys=(API_KEY,), job_seconds=0.3, jitter=0.0, spec=spec, seed=1)
+    with Emulator(config).running() as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+#: A distinctive key, so that any leak of it is easy to find.
+API_KEY = "afk_test_Zq8vXw3kLmN0pR7sT2uV"
 JOB_ID = "4f0c7d1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f"
 IMAGE = f"https://cdn.apiframe.test/{JOB_ID}-1.webp"
 ME_BODY = {

@@ -13,8 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import structlog
-from mock_api import API_KEY
-from payloads import IMAGE, JOB_ID, ME_BODY, job_body
+from payloads import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
 
 from airflow_provider_apiframe import __version__
 from airflow_provider_apiframe.core import calls

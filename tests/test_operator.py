@@ -13,8 +13,7 @@ from typing import Any
 
 import jinja2
 import pytest
-from mock_api import API_KEY
-from payloads import job_body
+from payloads import API_KEY, job_body
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core import jobs as jobs_module
@@ -971,11 +970,11 @@ def test_api_key_never_leaks(
 
 
 async def test_round_trip_through_the_trigger_and_a_timeout_then_clear(
-    mock_api: Any, use_connection: Any
+    emulator: Any, use_connection: Any
 ) -> None:
-    url, state = mock_api
-    use_connection(url)
-    state.job_seconds = 1.0  # QUEUED for a third of it, so try 1 surely defers before it ends
+    use_connection(emulator.url)
+    emulator.config.job_seconds = 1.0  # QUEUED for its first 0.15 s: try 1 surely defers before it ends
+    state = emulator.state
     ti = FakeTI()
 
     # Try 1: submit, defer, and the trigger's deadline passes before the job ends.
@@ -997,6 +996,6 @@ async def test_round_trip_through_the_trigger_and_a_timeout_then_clear(
     assert result["job_id"] == job_id
     assert result["status"] == "COMPLETED"
     assert len(result["images"]) == 1
-    assert state.charges == [job_id]
+    assert [job for job, _ in state.charges] == [job_id]
     assert len(state.jobs) == 1
     assert API_KEY not in json.dumps(events) + json.dumps(result)

@@ -16,8 +16,7 @@ import httpx
 import pytest
 import requests
 import structlog
-from mock_api import API_KEY
-from payloads import IMAGE, JOB_ID, ME_BODY, job_body
+from payloads import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
 
 from airflow_provider_apiframe import transport as transport_module
 from airflow_provider_apiframe.core import calls
