@@ -1,51 +1,197 @@
 """
-Run the example DAGs end to end with ``airflow dags test`` (the deferrable path, trigger included).
+The showcase, end to end: ``make demo``.
 
-Needs ``APIFRAME_API_KEY`` (the real API; generating the showcase costs credits). Optional:
-``APIFRAME_BASE_URL`` for another endpoint. Airflow's state goes to ``out/airflow-home``.
+Starts the local Apiframe emulator (or, with ``APIFRAME_API_KEY`` set, uses the real API), points
+the ``apiframe_default`` connection at it, runs the showcase DAG with ``airflow dags test`` (the
+deferrable path: every task defers and its trigger polls), saves every result image under
+``out/demo/``, prints a table and stops the emulator.
+
+Environment: ``APIFRAME_API_KEY`` (use the real API; costs credits), ``APIFRAME_BASE_URL`` (another
+endpoint), ``APIFRAME_DEMO_JOB_SECONDS`` (emulated job time, default 4).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
+import shutil
+import sqlite3
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from airflow_provider_apiframe.emulator import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
-DAGS = ["apiframe_showcase", "apiframe_catalogue"]
+OUT = ROOT / "out"
+DEMO = OUT / "demo"
+DAG_ID = "apiframe_showcase"
+_TASK = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
+_JOB = re.compile(r"Apiframe job (\S+) is (QUEUED|PROCESSING|COMPLETED|FAILED|CANCELLED)(?: \((\d+)%\))?")
+_FAILED = re.compile(r"\[DAG TEST\] Error running task|Task failed|ended (FAILED|CANCELLED)")
+
+
+def step(number: int, text: str) -> None:
+    print(f"\n==> [{number}/5] {text}", flush=True)
+
+
+@contextmanager
+def api() -> Any:
+    """Yield (base URL, key, label): the emulator, started here, or the real API."""
+    key = os.environ.get("APIFRAME_API_KEY")
+    if key:
+        base_url = os.environ.get("APIFRAME_BASE_URL", "https://api.apiframe.ai")
+        step(1, f"Using the Apiframe API at {base_url} (APIFRAME_API_KEY is set; this costs credits)")
+        yield base_url, key, "the Apiframe API"
+        return
+    key = f"afk_demo_{secrets.token_hex(12)}"  # a fresh key the emulator accepts; never printed
+    port = free_port()
+    job_seconds = os.environ.get("APIFRAME_DEMO_JOB_SECONDS", "4")
+    command = [
+        sys.executable,
+        "-m",
+        "airflow_provider_apiframe.emulator",
+        "--port",
+        str(port),
+        "--api-key",
+        key,
+        "--job-seconds",
+        job_seconds,
+        "--log-level",
+        "warning",
+    ]
+    spec = Path(os.environ.get("APIFRAME_OPENAPI_SPEC", ROOT.parent / "shared" / "apiframe-openapi.json"))
+    if spec.is_file():
+        command += ["--spec", str(spec)]
+    url = f"http://127.0.0.1:{port}"
+    step(1, f"Starting the Apiframe emulator on {url} (each job takes ~{job_seconds} s)")
+    log = (OUT / "emulator.log").open("w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(url)
+        yield url, key, "the local emulator"
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+        print(f"\nEmulator stopped (its log: {OUT / 'emulator.log'}).")
+
+
+def run_dag(env: dict[str, str]) -> str:
+    """Run the DAG, echoing each task's progress; return the run id."""
+    log_path = DEMO / "airflow-dags-test.log"
+    task = "?"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            if match := _TASK.search(line):
+                task = match[1]
+                print(f"    {task:<28} started", flush=True)
+            elif match := _JOB.search(line):
+                progress = f" {match[3]}%" if match[3] and match[2] == "PROCESSING" else ""
+                print(f"    {task:<28} job {match[1][:8]} {match[2]}{progress}", flush=True)
+            elif _FAILED.search(line):
+                print(f"    {task:<28} FAILED (see {log_path})", flush=True)
+        code = process.wait()
+    if code != 0:
+        raise SystemExit(f"airflow dags test {DAG_ID} failed; the full log is in {log_path}")
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        (run_id,) = db.execute(
+            "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (DAG_ID,)
+        ).fetchone()
+    return str(run_id)
+
+
+def results(env: dict[str, str], run_id: str) -> dict[str, dict[str, Any]]:
+    """The XCom result of each task of the run."""
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT task_id, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = 'return_value'",
+            (DAG_ID, run_id),
+        ).fetchall()
+    return {task_id: json.loads(value) for task_id, value in rows}
+
+
+def save_images(found: dict[str, dict[str, Any]]) -> dict[str, list[Path]]:
+    """Download every result image (no credentials: result links are public) and check it opens."""
+    files: dict[str, list[Path]] = {}
+    with httpx.Client(timeout=60, follow_redirects=True) as client:
+        for task_id, result in sorted(found.items()):
+            for n, url in enumerate(result["images"], start=1):
+                ext = url.rsplit(".", 1)[-1].split("?")[0].lower()
+                path = DEMO / f"{task_id}-{n}.{ext if ext in ('png', 'jpeg', 'jpg', 'webp') else 'img'}"
+                response = client.get(url)
+                response.raise_for_status()
+                path.write_bytes(response.content)
+                with Image.open(path) as image:
+                    image.verify()
+                files.setdefault(task_id, []).append(path)
+    return files
 
 
 def main() -> int:
-    key = os.environ.get("APIFRAME_API_KEY")
-    if not key:
-        print(
-            "The demo runs against the real Apiframe API for now: set APIFRAME_API_KEY=afk_... and run "
-            "`make demo` again.\n(The tests run offline: `make test`.)",
-            file=sys.stderr,
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir(parents=True)
+    with api() as (base_url, key, label):
+        home = OUT / "airflow-home"
+        home.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(
+                {"conn_type": "apiframe", "password": key, "host": base_url}
+            ),
+        }
+        env.pop("APIFRAME_API_KEY", None)
+        step(2, f"Preparing Airflow's database in {home.relative_to(ROOT)}")
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        return 2
-    home = ROOT / "out" / "airflow-home"
-    home.mkdir(parents=True, exist_ok=True)
-    conn: dict[str, str] = {"conn_type": "apiframe", "password": key}
-    if base_url := os.environ.get("APIFRAME_BASE_URL"):
-        conn["host"] = base_url
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(conn),
-    }
-    airflow = [sys.executable, "-m", "airflow"]
-    print(f"==> Preparing Airflow's database in {home}", flush=True)
-    subprocess.run([*airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-    for dag_id in DAGS:
-        print(f"==> airflow dags test {dag_id}", flush=True)
-        if subprocess.run([*airflow, "dags", "test", dag_id], env=env).returncode != 0:
-            print(f"{dag_id} failed; its task logs are above.", file=sys.stderr)
-            return 1
+        step(3, f"airflow dags test {DAG_ID} against {label} (each task defers; its trigger polls)")
+        started = time.monotonic()
+        run_id = run_dag(env)
+        print(f"    done in {time.monotonic() - started:.0f} s")
+        step(4, f"Saving the images to {DEMO.relative_to(ROOT)}/")
+        found = results(env, run_id)
+        files = save_images(found)
+    step(5, "Summary")
+    rows = [
+        (
+            task_id,
+            r["job_id"],
+            r["status"],
+            str(r["credit_cost"]),
+            " ".join(p.name for p in files.get(task_id, [])),
+        )
+        for task_id, r in sorted(found.items())
+    ]
+    header = ("task", "job id", "status", "credits", "files")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print(f"\n{sum(len(f) for f in files.values())} images in {DEMO}")
     return 0
 
 
