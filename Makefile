@@ -1,5 +1,6 @@
 # Two commands do everything:
-#   make demo   run the example DAGs end to end (real Apiframe API: needs APIFRAME_API_KEY)
+#   make demo   run the showcase DAG end to end against the local emulator (or the real API when
+#               APIFRAME_API_KEY is set) and save its images under out/demo/
 #   make test   lint, type-check and run every test (unit, contract, end to end with real Airflow)
 # Each builds its own virtualenv under .venvs/ first. AIRFLOW_VERSION picks the Airflow to test
 # against (default: current; 3.1.0 is the lowest this provider supports).
