@@ -10,7 +10,7 @@ names, so a validation error names the argument the DAG author wrote.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -65,6 +65,9 @@ class _Request(BaseModel):
 
 class GptImageParams(_Request):
     """The ``gptImageParams`` block of a ``gpt-image-1.5`` generation request."""
+
+    #: The only field the contract lets be ``null`` (the others are simply left out when unset).
+    contract_nullable: ClassVar[frozenset[str]] = frozenset({"input_images"})
 
     aspect_ratio: Literal["1:1", "3:2", "2:3"] | None = None
     quality: Literal["low", "medium", "high", "auto"] | None = None

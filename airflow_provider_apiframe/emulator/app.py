@@ -18,6 +18,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_provider_apiframe.core.catalog import ROUTE_SCHEMAS
@@ -104,15 +105,15 @@ def create_app(state: EmulatorState) -> ASGIApp:
                 problems["Idempotency-Key"] = ["String must contain at most 255 character(s)"]
             if problems:
                 return JSONResponse({"error": "Validation failed", "details": problems}, status_code=400)
-            if idempotency_key:
-                seen = state.replay(key, idempotency_key, body)
-                if seen == "conflict":
-                    return _error(409, "Idempotency-Key was already used with a different request body.")
-                if isinstance(seen, JobRecord):
-                    status = state.status(seen)[0]
-                    # JobAccepted has no CANCELLED: a cancelled job replays as FAILED (ended, uncharged).
-                    accepted = "FAILED" if status == "CANCELLED" else status
-                    return JSONResponse({"jobId": seen.id, "status": accepted}, status_code=202)
+            if idempotency_key and (seen := state.replay(key, idempotency_key)) is not None:
+                status = state.status(seen)[0]
+                # JobAccepted has no CANCELLED: a cancelled job replays as FAILED (ended, uncharged).
+                accepted = "FAILED" if status == "CANCELLED" else status
+                return JSONResponse(
+                    {"jobId": seen.id, "status": accepted},
+                    status_code=202,
+                    headers={"Idempotent-Replayed": "true"},
+                )
             try:
                 job = state.create_job(key, route, body, outcome=request.headers.get(OUTCOME_HEADER))
             except InsufficientCredits as exc:
@@ -127,40 +128,46 @@ def create_app(state: EmulatorState) -> ASGIApp:
             except ValueError as exc:  # an unknown X-Emulator-Outcome
                 return _error(400, str(exc))
             if idempotency_key:
-                state.remember(key, idempotency_key, body, job)
+                state.remember(key, idempotency_key, job)
             schedule(job, base_url(request))
             return JSONResponse({"jobId": job.id, "status": "QUEUED"}, status_code=202)
 
         return submit
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        return _error(exc.status_code, str(exc.detail))
+
     for route in ROUTE_SCHEMAS:
         app.add_api_route(route, submit_route(route), methods=["POST"], status_code=202)
 
     def schedule(job: JobRecord, links: str) -> None:
-        loop = asyncio.get_running_loop()
         if job.inputs is None:
             spawn(fetch_inputs(job, links))
-        events = webhook_events(job.body)
-        if "progress" in events:
-            for moment in (
-                job.processing_at,
-                (job.processing_at + (job.finishes_at or job.processing_at)) / 2,
-            ):
-                loop.call_later(
-                    max(0.0, moment - time.time()), lambda: spawn(deliver(job, "progress", links))
-                )
+        if "progress" in webhook_events(job.body):
+            halfway = (job.processing_at + (job.finishes_at or job.processing_at)) / 2
+            for moment in (job.processing_at, halfway):
+                _at(moment, lambda: spawn(deliver(job, "progress", links)))
         if job.finishes_at is not None:
-            loop.call_later(max(0.0, job.finishes_at - time.time()), lambda: end(job, links))
+            _at(job.finishes_at, lambda: end(job, links))
 
     def end(job: JobRecord, links: str) -> None:
         if state.settle(job) and webhook_events(job.body):
             spawn(deliver(job, "completed" if job.outcome == "COMPLETED" else "failed", links))
 
+    async def fetch(url: str, links: str) -> bytes:
+        if url.startswith(f"{links}/"):  # one of our own results or uploads: no round trip
+            local = await _local_file(state, url)
+            if local is None:
+                raise ValueError("404 not found (unknown, not ready yet, or purged)")
+            return local
+        return await http.get(url)
+
     async def fetch_inputs(job: JobRecord, links: str) -> None:
         fetched = []
         for url in job.input_urls:
             try:
-                data = await _local_file(state, url) or await http.get(url)
+                data = await fetch(url, links)
                 check_image(data)
             except Exception as exc:
                 state.fail_inputs(job, f"Could not use input image {url}: {exc}")
@@ -202,7 +209,8 @@ def create_app(state: EmulatorState) -> ASGIApp:
                 delivered = False
             if delivered:
                 break
-            await asyncio.sleep(0.5 * 2**attempts)
+            if attempts < 3:
+                await asyncio.sleep(0.5 * 2**attempts)
         state.webhooks.append({"jobId": job.id, "event": event, "delivered": delivered, "attempts": attempts})
         if event != "progress":
             job.webhook_status = "delivered" if delivered else "failed"
@@ -409,7 +417,10 @@ class FaultMiddleware:
         try:
             if path.startswith("/v2/"):
                 headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-                rule = _parse_fault(headers.get(FAULT_HEADER)) or self.state.take_fault(method, path)
+                try:
+                    rule = _parse_fault(headers.get(FAULT_HEADER)) or self.state.take_fault(method, path)
+                except ValueError:
+                    rule = FaultRule("status", status=400, message=f"Unreadable {FAULT_HEADER} header.")
                 if rule is not None:
                     if rule.action == "slow":
                         await asyncio.sleep(rule.delay)
@@ -442,7 +453,7 @@ async def _answer_with_fault(rule: FaultRule, send: Send) -> None:
         body, status, headers = b'{"id": "truncated', 200, []
     else:
         status = rule.status
-        body = json.dumps({"error": _REASONS.get(status, "Emulated error")}).encode()
+        body = json.dumps({"error": rule.message or _REASONS.get(status, "Emulated error.")}).encode()
         headers = (
             []
             if rule.retry_after is None
@@ -465,6 +476,15 @@ _REASONS = {
     503: "Service temporarily unavailable. Retry with backoff.",
     504: "Upstream timeout.",
 }
+
+
+def _at(moment: float, callback: Any) -> None:
+    """Run ``callback`` on the loop once the wall clock reaches ``moment`` (loop timers may fire early)."""
+    delay = moment - time.time()
+    if delay > 0:
+        asyncio.get_running_loop().call_later(delay + 0.001, _at, moment, callback)
+    else:
+        callback()
 
 
 def _parse_fault(header: str | None) -> FaultRule | None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import hashlib
-import json
 import random
 import time
 import uuid
@@ -91,6 +89,7 @@ class FaultRule:
     retry_after: float | None = None
     delay: float = 0.0
     times: int | None = 1
+    message: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Whether a request is affected."""
@@ -127,7 +126,7 @@ class EmulatorState:
         self.jobs: dict[str, JobRecord] = {}
         self.order: list[str] = []  # job ids, oldest first
         self.position: dict[str, int] = {}  # job id -> index in order
-        self.idempotency: dict[tuple[str, str], tuple[str, str, float]] = {}  # -> job id, body hash, time
+        self.idempotency: dict[tuple[str, str], tuple[str, float]] = {}  # -> job id, time
         self.charges: list[tuple[str, int]] = []  # (job id, credits)
         self.uploads: dict[str, tuple[bytes, str, float]] = {}  # id -> data, content type, expiry
         self.faults: list[FaultRule] = []
@@ -328,27 +327,25 @@ class EmulatorState:
 
     # --- idempotency -------------------------------------------------------------------------------
 
-    def replay(
-        self, api_key: str, key: str, body: dict[str, Any], now: float | None = None
-    ) -> JobRecord | str | None:
+    def replay(self, api_key: str, key: str, now: float | None = None) -> JobRecord | None:
         """
-        The job an ``Idempotency-Key`` already created, ``"conflict"`` if the body differs, else None.
+        The job an ``Idempotency-Key`` created within the replay window, whatever the body now is.
+
+        The contract documents replay ("returns the original job") and no ``409`` for job routes.
 
         :param api_key: The submitting key (keys are scoped to it).
         :param key: The Idempotency-Key.
-        :param body: The request body.
         :param now: The current time.
         """
         now = time.time() if now is None else now
         seen = self.idempotency.get((api_key, key))
-        if seen is None or now - seen[2] > self.config.idempotency_seconds:
+        if seen is None or now - seen[1] > self.config.idempotency_seconds:
             return None
-        job_id, body_hash, _ = seen
-        return self.jobs[job_id] if body_hash == _hash(body) else "conflict"
+        return self.jobs[seen[0]]
 
-    def remember(self, api_key: str, key: str, body: dict[str, Any], job: JobRecord) -> None:
+    def remember(self, api_key: str, key: str, job: JobRecord) -> None:
         """Remember which job an Idempotency-Key created."""
-        self.idempotency[(api_key, key)] = (job.id, _hash(body), job.created)
+        self.idempotency[(api_key, key)] = (job.id, job.created)
 
     # --- faults and rate limits ----------------------------------------------------------------------
 
@@ -419,10 +416,6 @@ def _input_urls(params: dict[str, Any]) -> list[str]:
         elif isinstance(value, list):
             urls.extend(v for v in value if isinstance(v, str))
     return urls
-
-
-def _hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def iso_time(moment: float) -> str:

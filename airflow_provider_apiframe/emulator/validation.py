@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
+from pydantic import BaseModel
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -12,6 +14,7 @@ from airflow_provider_apiframe.core.catalog import IMAGE_MODELS, ROUTE_SCHEMAS, 
 from airflow_provider_apiframe.core.models import PROMPT_MAX_LENGTH, GptImageParams
 
 _FORMATS = FormatChecker()
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
 _URI = {"type": "string", "format": "uri"}
 _SHARED_PROPERTIES = {
     "prompt": {"type": "string", "minLength": 1, "maxLength": PROMPT_MAX_LENGTH},
@@ -60,10 +63,12 @@ class RequestValidator:
                 self._schema(route, model), registry=self._registry, format_checker=_FORMATS
             )
         problems: dict[str, list[str]] = {}
-        for error in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
-            path = ".".join(str(p) for p in error.absolute_path) or "body"
-            problems.setdefault(path, []).append(error.message)
-        return problems
+        for error in validator.iter_errors(body):
+            path, message = [str(p) for p in error.absolute_path], error.message
+            if error.validator == "required" and (missing := _REQUIRED.match(message)):
+                path, message = [*path, missing[1]], "Required"  # keyed by the missing field, as Zod does
+            problems.setdefault(".".join(path) or "body", []).append(message)
+        return dict(sorted(problems.items()))
 
     def _schema(self, route: str, model: str) -> dict[str, Any]:
         if self.spec is not None:
@@ -73,7 +78,7 @@ class RequestValidator:
         params = _KNOWN_PARAMS.get(spec.params_key)
         properties: dict[str, Any] = {
             "model": {"type": "string", "enum": [model]},
-            spec.params_key: params.model_json_schema() if params else {"type": "object"},
+            spec.params_key: _not_null(params) if params else {"type": "object"},
             **{k: v for k, v in _SHARED_PROPERTIES.items() if k != "prompt" or spec.top_level_prompt},
         }
         required = ["model"] + (["prompt"] if spec.top_level_prompt else [])
@@ -83,3 +88,20 @@ class RequestValidator:
             "properties": properties,
             "required": required + ([spec.params_key] if spec.params_required else []),
         }
+
+
+def _not_null(model: type[BaseModel]) -> dict[str, Any]:
+    """
+    The JSON schema of a parameters model as the contract has it.
+
+    The provider's models take ``None`` as "not set"; the API refuses an explicit ``null`` except
+    where the contract allows it (the model's ``contract_nullable`` fields).
+    """
+    schema = model.model_json_schema()
+    nullable: frozenset[str] = getattr(model, "contract_nullable", frozenset())
+    for name, field in schema["properties"].items():
+        if name not in nullable and "anyOf" in field:
+            options = [option for option in field["anyOf"] if option.get("type") != "null"]
+            field.pop("anyOf")
+            field.update(options[0] if len(options) == 1 else {"anyOf": options})
+    return schema
