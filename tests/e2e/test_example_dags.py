@@ -65,6 +65,13 @@ def logged_text(env: dict[str, str]) -> str:
     return "".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
 
 
+def assert_every_request_met_the_contract(emulator: Emulator) -> None:
+    """The emulator checks each job request against the official contract: none was refused."""
+    refused = [(method, path) for method, path, status in emulator.state.requests if status == 400]
+    assert refused == []
+    assert any(path == "/v2/images/generate" for _, path, _ in emulator.state.requests)
+
+
 def check_result_files(emulator: Emulator) -> int:
     """Fetch every result image and check it has the format, size and alpha its request asked for."""
     checked = 0
@@ -112,6 +119,7 @@ def test_showcase_dag(airflow_env: dict[str, str], emulator: Emulator, deferrabl
     assert len(scene.inputs) == 2
 
     assert check_result_files(emulator) == 8
+    assert_every_request_met_the_contract(emulator)
     assert API_KEY not in output
     assert API_KEY not in logged_text(airflow_env)
 
@@ -127,6 +135,7 @@ def test_catalogue_dag_fans_out(airflow_env: dict[str, str], emulator: Emulator,
     assert len(state.idempotency) == 3, "each mapped task instance has its own idempotency key"
     assert len(state.charges) == 3
     assert check_result_files(emulator) == 3
+    assert_every_request_met_the_contract(emulator)
     assert "summarize" in output
     assert API_KEY not in output
 
