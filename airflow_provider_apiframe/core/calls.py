@@ -9,21 +9,30 @@ lives here, once, for both the sync and the async transport.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
-from airflow_provider_apiframe.core.errors import ApiframeResponseError, error_from_response
+from airflow_provider_apiframe.core.catalog import GENERATE, IMAGE_MODELS, ModelSpec, models_of
+from airflow_provider_apiframe.core.errors import (
+    ApiframeInvalidParamsError,
+    ApiframeResponseError,
+    error_from_response,
+)
 from airflow_provider_apiframe.core.models import (
     GPT_IMAGE_MODEL,
-    GptImageRequest,
+    TYPED_PARAMS,
+    TYPED_REQUESTS,
     Job,
     JobAccepted,
     JobList,
     JobOptions,
     Me,
+    PromptedJobOptions,
+    Upload,
     validate_request,
 )
 
@@ -41,6 +50,7 @@ class ApiCall(Generic[T]):
     :param json: JSON body, for ``POST``.
     :param params: Query parameters.
     :param idempotency_key: Sent as ``Idempotency-Key``; makes a ``POST`` safe to retry.
+    :param files: Multipart files, ``{field: (filename, bytes, content type)}``.
     """
 
     method: Literal["GET", "POST"]
@@ -49,6 +59,7 @@ class ApiCall(Generic[T]):
     json: Mapping[str, Any] | None = None
     params: Mapping[str, str] | None = None
     idempotency_key: str | None = None
+    files: Mapping[str, tuple[str, bytes, str]] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def retry_safe(self) -> bool:
@@ -88,18 +99,112 @@ class ApiCall(Generic[T]):
             ) from None
 
 
+def generate_image(model: str, /, **fields: Any) -> ApiCall[JobAccepted]:
+    """
+    Build ``POST /v2/images/generate`` for a model with typed parameters, validating every field.
+
+    Fields left out (or ``None``) are not sent, so the API's defaults apply; errors name the fields
+    as given here (``aspect_ratio``, not ``gptImageParams.aspect_ratio``).
+
+    :param model: ``gpt-image-1.5`` or ``gpt-image-2`` (see
+        :data:`~airflow_provider_apiframe.core.models.TYPED_REQUESTS`).
+    :param fields: ``prompt``, ``webhook_url``, ``webhook_events``, ``idempotency_key`` and the
+        model's parameters (``aspect_ratio``, ``quality``, ``background``, ...).
+    """
+    request = validate_request(TYPED_REQUESTS[model], {k: v for k, v in fields.items() if v is not None})
+    spec = IMAGE_MODELS[model]
+    shared = set(PromptedJobOptions.model_fields)
+    return _job_call(spec, request, request.model_dump(exclude=shared, exclude_none=True))
+
+
 def generate_gpt_image(**fields: Any) -> ApiCall[JobAccepted]:
     """
-    Build ``POST /v2/images/generate`` for GPT Image 1.5, validating every field first.
+    Build ``POST /v2/images/generate`` for GPT Image 1.5; see :func:`generate_image`.
 
-    Fields left as ``None`` are not sent, so the API's defaults apply.
-
-    :param fields: The fields of :class:`~airflow_provider_apiframe.core.models.GptImageRequest`:
-        ``prompt``, ``webhook_url``, ``webhook_events``, ``idempotency_key`` and the
+    :param fields: ``prompt``, ``webhook_url``, ``webhook_events``, ``idempotency_key`` and the
         ``gptImageParams`` (``aspect_ratio``, ``quality``, ``background``, ...).
     """
-    request = validate_request(GptImageRequest, fields)
-    return _job_call("/v2/images/generate", GPT_IMAGE_MODEL, "gptImageParams", request)
+    return generate_image(GPT_IMAGE_MODEL, **fields)
+
+
+def create_image_job(
+    model: str,
+    *,
+    route: str | None = None,
+    prompt: Any = None,
+    model_params: Any = None,
+    webhook_url: Any = None,
+    webhook_events: Any = None,
+    idempotency_key: Any = None,
+) -> ApiCall[JobAccepted]:
+    """
+    Build a job for any image model of the API, on the route that model belongs to.
+
+    The model's parameters go under its ``<family>Params`` key. Families this provider types
+    (GPT Image) are validated field by field; the others only for shape, and the API's ``400``
+    names any field it refuses.
+
+    :param model: Any model of :data:`~airflow_provider_apiframe.core.catalog.IMAGE_MODELS`.
+    :param route: The route the caller expects (e.g. ``/v2/images/upscale``); checked against the model's.
+    :param prompt: The prompt, for generation routes (the others carry it in their parameters).
+    :param model_params: The model's parameters, e.g. ``{"aspect_ratio": "16:9"}``.
+    :param webhook_url: Where the API POSTs job events.
+    :param webhook_events: Which events to POST.
+    :param idempotency_key: Makes retries re-attach to the same job instead of paying twice.
+    """
+    problems: list[tuple[str, str]] = []
+    spec = IMAGE_MODELS.get(model) if isinstance(model, str) else None
+    expected = route or (spec.route if spec else GENERATE)
+    if spec is None or spec.route != expected:
+        allowed = ", ".join(repr(m) for m in models_of(expected))
+        raise ApiframeInvalidParamsError([("model", f"got {model!r}; allowed on {expected}: {allowed}")])
+    options: dict[str, Any] = {
+        "webhook_url": webhook_url,
+        "webhook_events": webhook_events,
+        "idempotency_key": idempotency_key,
+    }
+    if spec.top_level_prompt:
+        options["prompt"] = prompt
+    elif prompt is not None:
+        problems.append(("prompt", f"{model} takes its prompt inside model_params, not as an argument"))
+    params: dict[str, Any] = {}
+    if model_params is not None and not isinstance(model_params, Mapping):
+        problems.append(
+            ("model_params", f"got {type(model_params).__name__}; allowed: a mapping of parameters")
+        )
+    elif model_params:
+        params = dict(model_params)
+    if spec.params_required and not params:
+        problems.append(("model_params", f"required for {model} (sent as {spec.params_key})"))
+    request: JobOptions | None = None
+    try:
+        shared = {k: v for k, v in options.items() if v is not None or k == "prompt"}
+        request = validate_request(PromptedJobOptions if spec.top_level_prompt else JobOptions, shared)
+    except ApiframeInvalidParamsError as exc:
+        problems += exc.problems
+    if (typed := TYPED_PARAMS.get(spec.params_key)) is not None and isinstance(model_params, Mapping):
+        try:
+            params = validate_request(typed, params).model_dump(exclude_none=True)
+        except ApiframeInvalidParamsError as exc:
+            problems += [(f"model_params.{field}", why) for field, why in exc.problems]
+    try:
+        json.dumps(params)
+    except (TypeError, ValueError) as exc:
+        problems.append(("model_params", f"must be JSON-serializable ({exc})"))
+    if problems or request is None:
+        raise ApiframeInvalidParamsError(problems)
+    return _job_call(spec, request, params)
+
+
+def upload(filename: str, data: bytes, content_type: str) -> ApiCall[Upload]:
+    """
+    Build ``POST /v2/uploads``: a file becomes a short-lived URL usable as an input image.
+
+    :param filename: The file's name (informative only; the API sniffs the type from the bytes).
+    :param data: The file's bytes (at most 25 MB for images).
+    :param content_type: Its content type.
+    """
+    return ApiCall("POST", "/v2/uploads", Upload, files={"file": (filename, data, content_type)})
 
 
 def get_job(job_id: str) -> ApiCall[Job]:
@@ -146,15 +251,15 @@ def get_me() -> ApiCall[Me]:
     return ApiCall("GET", "/v2/me", Me)
 
 
-def _job_call(path: str, model: str, params_key: str, request: JobOptions) -> ApiCall[JobAccepted]:
-    """Lay out a validated job request as the API wants it: shared fields on top, the rest in a block."""
-    shared = set(JobOptions.model_fields)
-    body: dict[str, Any] = {"prompt": request.prompt, "model": model}
+def _job_call(spec: ModelSpec, request: JobOptions, params: dict[str, Any]) -> ApiCall[JobAccepted]:
+    """Lay out a validated job as the API wants it: shared fields on top, parameters in their block."""
+    body: dict[str, Any] = {"model": spec.model}
+    if isinstance(request, PromptedJobOptions):
+        body["prompt"] = request.prompt
     if request.webhook_url is not None:
         body["webhookUrl"] = request.webhook_url
     if request.webhook_events is not None:
         body["webhookEvents"] = list(request.webhook_events)
-    params = request.model_dump(exclude=shared, exclude_none=True)
-    if params:
-        body[params_key] = params
-    return ApiCall("POST", path, JobAccepted, json=body, idempotency_key=request.idempotency_key)
+    if params or spec.params_required:
+        body[spec.params_key] = params
+    return ApiCall("POST", spec.route, JobAccepted, json=body, idempotency_key=request.idempotency_key)

@@ -27,6 +27,11 @@ class ModelSpec:
     :param top_level_prompt: Whether ``prompt`` sits at the top of the body (generation routes).
     """
 
+    @property
+    def image_fields(self) -> tuple[str, ...]:
+        """The parameters of this model that take input images."""
+        return IMAGE_FIELDS.get(self.params_key, ())
+
     model: str
     route: str
     params_key: str
@@ -97,6 +102,31 @@ _OTHER_ROUTES: dict[str, dict[str, str]] = {
     UPSCALE: {"topaz-image-upscale": "topazUpscaleParams", "clarity-upscale": "clarityUpscaleParams"},
     BACKGROUND_REMOVE: {"bria-bg-remove": "briaBgRemoveParams", "851-bg-remove": "lab851BgRemoveParams"},
 }
+
+
+#: The parameters that take input images (URLs in the contract), by parameters block.
+IMAGE_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "nanoBananaParams": ("image_input",),
+        "fluxParams": ("image_prompt", "input_images"),
+        "seedreamParams": ("image_input",),
+        "ideogramParams": ("character_reference_image", "image", "mask", "style_reference_images"),
+        "stableDiffusionParams": ("image",),
+        "gptImageParams": ("input_images",),
+        "gptImage2Params": ("input_images",),
+        "klingImageParams": ("image",),
+        "qwenImageParams": ("image_url",),
+        "qwenImage2Params": ("image",),
+        "wanImageParams": ("image",),
+        "wanImage27Params": ("image",),
+        "grokImagineParams": ("image",),
+        "fluxFillParams": ("image", "mask"),
+        "topazUpscaleParams": ("image",),
+        "clarityUpscaleParams": ("image",),
+        "briaBgRemoveParams": ("image",),
+        "lab851BgRemoveParams": ("image",),
+    }
+)
 
 
 def _build() -> dict[str, ModelSpec]:

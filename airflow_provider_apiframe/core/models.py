@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
 
 GPT_IMAGE_MODEL = "gpt-image-1.5"
+GPT_IMAGE_2_MODEL = "gpt-image-2"
 
 PROMPT_MAX_LENGTH = 2000
 
@@ -78,10 +79,23 @@ class GptImageParams(_Request):
     input_images: Annotated[list[HttpUrl], BeforeValidator(_one_or_many)] | None = None
 
 
+class GptImage2Params(_Request):
+    """The ``gptImage2Params`` block of a ``gpt-image-2`` generation request."""
+
+    contract_nullable: ClassVar[frozenset[str]] = frozenset({"input_images"})
+
+    aspect_ratio: Literal["1:1", "3:2", "2:3"] | None = None
+    quality: Literal["low", "medium", "high", "auto"] | None = None
+    background: Literal["auto", "opaque"] | None = None
+    moderation: Literal["auto", "low"] | None = None
+    number_of_images: Annotated[int, Field(ge=1, le=10), BeforeValidator(_no_bool)] | None = None
+    output_format: Literal["png", "jpeg", "webp"] | None = None
+    input_images: Annotated[list[HttpUrl], BeforeValidator(_one_or_many)] | None = None
+
+
 class JobOptions(_Request):
     """What every job-creating request carries besides its model's parameters."""
 
-    prompt: Prompt
     webhook_url: HttpUrl | None = None
     webhook_events: (
         Annotated[list[WebhookEvent], BeforeValidator(_one_or_many), Field(min_length=1)] | None
@@ -90,8 +104,30 @@ class JobOptions(_Request):
     idempotency_key: IdempotencyKey | None = None
 
 
-class GptImageRequest(GptImageParams, JobOptions):
+class PromptedJobOptions(JobOptions):
+    """The shared fields of a generation request, which carries its prompt at the top."""
+
+    prompt: Prompt
+
+
+class GptImageRequest(GptImageParams, PromptedJobOptions):
     """Everything a GPT Image 1.5 generation sends, flat, as the operator's arguments name it."""
+
+
+class GptImage2Request(GptImage2Params, PromptedJobOptions):
+    """Everything a GPT Image 2 generation sends, flat, as the operator's arguments name it."""
+
+
+#: Parameter blocks this provider validates field by field (others are checked by the API).
+TYPED_PARAMS: dict[str, type[_Request]] = {
+    "gptImageParams": GptImageParams,
+    "gptImage2Params": GptImage2Params,
+}
+#: Flat request models of the typed operators, by model.
+TYPED_REQUESTS: dict[str, type[PromptedJobOptions]] = {
+    GPT_IMAGE_MODEL: GptImageRequest,
+    GPT_IMAGE_2_MODEL: GptImage2Request,
+}
 
 
 # --- responses ------------------------------------------------------------------------------------
@@ -136,6 +172,7 @@ class Job(_Response):
     created_at: str | None = Field(default=None, alias="createdAt")
     completed_at: str | None = Field(default=None, alias="completedAt")
     result: Any = None
+    input: dict[str, Any] | None = None
     expired: bool = False
 
     @property
@@ -170,6 +207,17 @@ class User(_Response):
     id: str
     email: str
     role: str | None = None
+
+
+class Upload(_Response):
+    """``201`` answer to ``POST /v2/uploads``: a short-lived URL for an input file."""
+
+    id: str
+    url: str
+    kind: str
+    content_type: str = Field(alias="contentType")
+    byte_size: int = Field(alias="byteSize")
+    expires_at: str | None = Field(default=None, alias="expiresAt")
 
 
 class Me(_Response):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import tenacity
 
@@ -30,8 +30,15 @@ from airflow_provider_apiframe.core.errors import (
     ApiframeTransportError,
 )
 
-if TYPE_CHECKING:
-    from airflow_provider_apiframe.core.calls import ApiCall
+
+class Attempted(Protocol):
+    """What the policy needs to know of a call: how to name it, and whether repeating it is safe."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def retry_safe(self) -> bool: ...
 
 
 class Logger(Protocol):
@@ -81,7 +88,7 @@ class RetryPolicy:
             return self
         return dataclasses.replace(self, deadline=deadline, ride_out_outages=True)
 
-    def should_retry(self, call: ApiCall[Any], error: BaseException) -> bool:
+    def should_retry(self, call: Attempted, error: BaseException) -> bool:
         """
         Whether ``error`` from ``call`` is worth another attempt.
 
@@ -103,7 +110,7 @@ class RetryPolicy:
             return error.retry_after
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
-    def tenacity_kwargs(self, call: ApiCall[Any], log: Logger) -> dict[str, Any]:
+    def tenacity_kwargs(self, call: Attempted, log: Logger) -> dict[str, Any]:
         """
         Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` running ``call``.
 
