@@ -11,10 +11,15 @@ Each keeps one pooled session for its whole life: create once, reuse for every c
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import logging
 import ssl
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -22,7 +27,8 @@ import tenacity
 from pydantic import BaseModel
 
 from airflow_provider_apiframe import __version__
-from airflow_provider_apiframe.core.errors import ApiframeTransportError
+from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeTransportError, error_from_response
+from airflow_provider_apiframe.core.media import image_content_type
 
 if TYPE_CHECKING:
     from airflow_provider_apiframe.core.calls import ApiCall
@@ -32,13 +38,45 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound=BaseModel)
 
 USER_AGENT = f"airflow-provider-apiframe/{__version__}"
+#: Opens where a download goes, given the image's content type (read from its bytes).
+SinkOpener = Callable[[str], AbstractContextManager[BinaryIO]]
+#: Downloads move this many bytes at a time, whatever the file's size.
+CHUNK_BYTES = 1024 * 1024
 
 
 def _headers(config: ClientConfig) -> dict[str, str]:
     return {"X-API-Key": config.api_key, "User-Agent": USER_AGENT, "Accept": "application/json"}
 
 
-def _no_response(call: ApiCall[Any], exc: Exception) -> ApiframeTransportError:
+@dataclasses.dataclass(frozen=True)
+class DownloadedFile:
+    """
+    What a download wrote.
+
+    :param size: Bytes written.
+    :param sha256: Their SHA-256, hex.
+    :param content_type: The image type, read from the bytes (never from the server's headers).
+    """
+
+    size: int
+    sha256: str
+    content_type: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _FileGet:
+    """A result-file download, as the retry policy sees it: a GET, safe to repeat."""
+
+    url: str
+    retry_safe: bool = True
+
+    @property
+    def label(self) -> str:
+        # Without the query: signed links carry their token there.
+        return f"GET {urlsplit(self.url)._replace(query='', fragment='').geturl()}"
+
+
+def _no_response(call: _FileGet | ApiCall[Any], exc: Exception) -> ApiframeTransportError:
     # The message names the call and the failure, never the request headers (the key lives there).
     return ApiframeTransportError(f"Apiframe {call.label} got no response: {type(exc).__name__}: {exc}")
 
@@ -57,6 +95,10 @@ class SyncTransport:
         self._session = requests.Session()
         self._session.headers.update(_headers(config))
         self._session.verify = config.verify_ssl
+        # Result files are public links, often on another host: this session never carries the key.
+        self._files = requests.Session()
+        self._files.headers["User-Agent"] = USER_AGENT
+        self._files.verify = config.verify_ssl
 
     def send(self, call: ApiCall[T], *, retry: RetryPolicy | None = None) -> T:
         """
@@ -76,6 +118,7 @@ class SyncTransport:
                 params=call.params,
                 json=call.json,
                 headers=call.headers,
+                files=call.files,
                 timeout=self.config.timeout,
                 # Per request: requests lets REQUESTS_CA_BUNDLE override a session-level verify=False.
                 verify=self.config.verify_ssl,
@@ -84,9 +127,51 @@ class SyncTransport:
             raise _no_response(call, exc) from None
         return call.read(response.status_code, response.headers, response.content)
 
+    def download(self, url: str, open_sink: SinkOpener) -> DownloadedFile:
+        """
+        Stream a result file into a sink, in constant memory, under the retry policy.
+
+        Result links are public (a CDN): the API key is never sent with them. The sink is opened
+        only once the file's first bytes say which image type it is, and again (truncated) if a
+        transient fault makes the download start over.
+
+        :param url: The result URL.
+        :param open_sink: Opens where the bytes go, given the image's content type.
+        """
+        retrying = tenacity.Retrying(**self.config.retry.tenacity_kwargs(_FileGet(url), self.log))
+        downloaded: DownloadedFile = retrying(self._download_once, url, open_sink)
+        return downloaded
+
+    def _download_once(self, url: str, open_sink: SinkOpener) -> DownloadedFile:
+        what = _FileGet(url)
+        try:
+            with self._files.get(url, stream=True, timeout=self.config.timeout) as response:
+                if response.status_code >= 400:
+                    raise error_from_response(
+                        response.status_code, response.headers, response.raw.read(512), what=what.label
+                    )
+                chunks = response.iter_content(CHUNK_BYTES)
+                first = next(chunks, b"")
+                content_type = image_content_type(first)
+                if content_type is None:
+                    raise ApiframeError(
+                        f"{what.label} did not return an image (it starts with {first[:8]!r})"
+                    )
+                digest, size = hashlib.sha256(first), len(first)
+                with open_sink(content_type) as sink:
+                    sink.write(first)
+                    for chunk in chunks:
+                        sink.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+        except requests.RequestException as exc:
+            raise _no_response(what, exc) from None
+        return DownloadedFile(size=size, sha256=digest.hexdigest(), content_type=content_type)
+
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
+        self._files.close()
 
 
 class AsyncTransport:
@@ -142,7 +227,12 @@ class AsyncTransport:
     async def _send_once(self, call: ApiCall[T]) -> T:
         try:
             response = await self._client.request(
-                call.method, call.path, params=call.params, json=call.json, headers=call.headers
+                call.method,
+                call.path,
+                params=call.params,
+                json=call.json,
+                headers=call.headers,
+                files=call.files,
             )
         except httpx.TransportError as exc:
             raise _no_response(call, exc) from None

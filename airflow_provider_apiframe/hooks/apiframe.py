@@ -15,13 +15,13 @@ from airflow_provider_apiframe.core.config import ClientConfig, client_config
 from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.core.jobs import JobPoller
 from airflow_provider_apiframe.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
-from airflow_provider_apiframe.transport import AsyncTransport, SyncTransport
+from airflow_provider_apiframe.transport import AsyncTransport, DownloadedFile, SinkOpener, SyncTransport
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_apiframe.core.calls import ApiCall
-    from airflow_provider_apiframe.core.models import Job, JobAccepted, JobList, Me
+    from airflow_provider_apiframe.core.models import Job, JobAccepted, JobList, Me, Upload
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -115,6 +115,25 @@ class ApiframeHook(BaseHook):
     def get_me(self) -> Me:
         """Read the caller, its team and the team's credit balance."""
         return self._transport.send(calls.get_me())
+
+    def upload_image(self, filename: str, data: bytes, content_type: str) -> Upload:
+        """
+        Upload an input image (``POST /v2/uploads``); its URL lives 1-2 hours.
+
+        :param filename: A name for the file (informative only).
+        :param data: The image's bytes, at most 25 MB.
+        :param content_type: Its content type.
+        """
+        return self._transport.send(calls.upload(filename, data, content_type))
+
+    def download_result(self, url: str, open_sink: SinkOpener) -> DownloadedFile:
+        """
+        Stream a result image into a file, in constant memory; the API key is not sent.
+
+        :param url: A result URL of a job.
+        :param open_sink: Opens the destination, given the image's content type.
+        """
+        return self._transport.download(url, open_sink)
 
     def wait_for_job(
         self, job_id: str, *, timeout: float, poll_interval: float = 5.0, poll_now: bool = True
