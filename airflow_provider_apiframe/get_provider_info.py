@@ -52,9 +52,16 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Apiframe",
-                "python-modules": ["airflow_provider_apiframe.operators.gpt_image"],
+                "python-modules": [
+                    "airflow_provider_apiframe.operators.gpt_image",
+                    "airflow_provider_apiframe.operators.image",
+                ],
             }
         ],
+        "sensors": [
+            {"integration-name": "Apiframe", "python-modules": ["airflow_provider_apiframe.sensors.job"]}
+        ],
+        "extra-links": ["airflow_provider_apiframe.operators.links.ApiframeImageLink"],
         "triggers": [
             {"integration-name": "Apiframe", "python-modules": ["airflow_provider_apiframe.triggers.job"]}
         ],

@@ -1,17 +1,17 @@
-"""The submit / defer / complete machinery every Apiframe job operator shares."""
+"""The submit / defer / complete machinery every Apiframe job operator (and the sensor) shares."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, AssetAlias, BaseOperator, BaseOperatorLink, ObjectStoragePath
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core.errors import (
@@ -22,9 +22,12 @@ from airflow_provider_apiframe.core.errors import (
     ApiframeJobTimeoutError,
 )
 from airflow_provider_apiframe.core.idempotency import derive_key, nth_key
+from airflow_provider_apiframe.core.inputs import is_url, map_inputs, placeholder_url, substitute
 from airflow_provider_apiframe.core.jobs import completed_result, is_terminal, job_result
 from airflow_provider_apiframe.core.models import Job, JobStatus
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
+from airflow_provider_apiframe.operators.links import ApiframeImageLink
+from airflow_provider_apiframe.storage import LocalImage, as_storage_path, read_input_image, save_images
 from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger, JobEvent
 
 if TYPE_CHECKING:
@@ -37,22 +40,101 @@ if TYPE_CHECKING:
 _REFUSED = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-class ApiframeJobOperator(BaseOperator):
+class JobResultMixin:
+    """
+    How a finished job becomes a task's result: the XCom dict, saved files, Asset events, a link.
+
+    Shared by :class:`ApiframeJobOperator` and
+    :class:`~airflow_provider_apiframe.sensors.job.ApiframeJobSensor`; the class using it sets
+    ``apiframe_conn_id``, ``output_path`` and ``output_conn_id``.
+    """
+
+    operator_extra_links: Collection[BaseOperatorLink] = (ApiframeImageLink(),)
+    apiframe_conn_id: str
+    output_path: str | ObjectStoragePath | None
+    output_conn_id: str | None
+    #: The first result image, for the extra link.
+    first_image_url: str | None = None
+
+    @cached_property
+    def hook(self) -> ApiframeHook:
+        """The hook for :attr:`apiframe_conn_id`."""
+        return ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """Resume after the trigger fired: return the result, or fail with the trigger's reason."""
+        parsed = JobEvent.parse(event)
+        if parsed.job is not None:
+            return self.finish(Job.model_validate(parsed.job), context)
+        if parsed.status == "timeout":
+            raise ApiframeJobTimeoutError(parsed.message, job_id=parsed.job_id)
+        raise ApiframeError(parsed.message)
+
+    def finish(self, job: Job, context: Context) -> dict[str, Any]:
+        """
+        Return the result of a job that has ended, saving its images if asked; fail if it did not complete.
+
+        :param job: The job, in a terminal status.
+        :param context: The task's context (for Asset events).
+        """
+        result = completed_result(job)
+        result["files"] = []
+        if self.output_path:
+            target = as_storage_path(self.output_path, self.output_conn_id)
+            result["files"] = save_images(self.hook, job.id, result["images"], target)
+        self.first_image_url = result["images"][0]
+        self._emit_asset_events(job, result, context)
+        log = self.log  # type: ignore[attr-defined]
+        log.info(
+            "Apiframe job %s COMPLETED: %d image(s), %s credit(s): %s",
+            job.id,
+            len(result["images"]),
+            job.credit_cost,
+            ", ".join(f["path"] for f in result["files"]) or ", ".join(result["images"]),
+        )
+        return result
+
+    def _emit_asset_events(self, job: Job, result: dict[str, Any], context: Context) -> None:
+        """Attach the job to this task's Asset events: one Asset per file for an ``AssetAlias``."""
+        outlets = getattr(self, "outlets", None) or []
+        if not outlets:
+            return
+        prompt = (job.input or {}).get("prompt") if isinstance(job.input, Mapping) else None
+        extra = {"job_id": job.id, "model": job.model, "prompt": prompt, "credit_cost": job.credit_cost}
+        events = context["outlet_events"]
+        for outlet in outlets:
+            if isinstance(outlet, AssetAlias):
+                for file in result["files"]:
+                    events[outlet].add(Asset(uri=_asset_uri(file["path"])), extra={**extra, **file})
+            elif isinstance(outlet, Asset):
+                events[outlet].extra.update({**extra, "files": [f["path"] for f in result["files"]]})
+
+
+class ApiframeJobOperator(JobResultMixin, BaseOperator):
     """
     Submit one Apiframe job from the worker, wait for it (in the triggerer by default), return its result.
 
-    Subclasses only say what to send, in :meth:`build_call`. The result pushed to XCom is
-    ``{"job_id", "status", "model", "images", "credit_cost", "progress"}``; the job id is also
-    pushed under the key ``job_id`` as soon as the job exists.
+    Subclasses say what to send: :meth:`request_values`, :meth:`build_call` and where their input
+    images are (:attr:`image_input_paths`). The result pushed to XCom is ``{"job_id", "status",
+    "model", "images", "credit_cost", "progress", "files"}``; the job id is also pushed under the
+    key ``job_id`` as soon as the job exists.
+
+    Input images may be URLs, local paths or ``ObjectStoragePath`` s: those that are not URLs are
+    checked (an image, at most 25 MB), uploaded through ``POST /v2/uploads`` and replaced by the
+    URL the upload returns.
 
     Retries never pay twice: every submission carries an ``Idempotency-Key``, by default derived
-    from the DAG, task, run, map index and request body, so a retry re-attaches to the job already
-    submitted. If that job ended FAILED or CANCELLED (uncharged), a retry moves on to the next key
-    of a deterministic sequence and gets a new job.
+    from the DAG, task, run, map index and request (input files by content), so a retry
+    re-attaches to the job already submitted. If that job ended FAILED or CANCELLED (uncharged), a
+    retry moves on to the next key of a deterministic sequence and gets a new job.
 
     :param apiframe_conn_id: The Apiframe connection.
     :param idempotency_key: Overrides the derived key (templated). Retries still move to
         ``<key>~1``, ``<key>~2``... after a FAILED or CANCELLED job.
+    :param output_path: Where to save the result images (templated): a local folder, a ``file://``
+        URL or any ``ObjectStoragePath`` (``s3://bucket/images/{{ ds }}/``). Files are named
+        ``<job_id>-<n>.<ext>``; the result's ``files`` lists them.
+    :param output_conn_id: Connection for an object-store ``output_path`` given as a string.
     :param deferrable: Wait in the triggerer (default) rather than in the worker. Needs a running
         triggerer.
     :param wait_for_completion: ``False`` returns right after submitting (``images`` is empty
@@ -62,14 +144,18 @@ class ApiframeJobOperator(BaseOperator):
         The job itself keeps running at Apiframe; clearing the task re-attaches to it.
     """
 
-    template_fields: Sequence[str] = ("idempotency_key",)
+    template_fields: Sequence[str] = ("idempotency_key", "output_path")
     ui_color = "#e8f0fe"
+    #: Dotted paths, within :meth:`request_values`, of the values that are input images.
+    image_input_paths: tuple[str, ...] = ()
 
     def __init__(
         self,
         *,
         apiframe_conn_id: str = ApiframeHook.default_conn_name,
         idempotency_key: str | None = None,
+        output_path: str | ObjectStoragePath | None = None,
+        output_conn_id: str | None = None,
         deferrable: bool = True,
         wait_for_completion: bool = True,
         poll_interval: float | timedelta = 5.0,
@@ -79,31 +165,37 @@ class ApiframeJobOperator(BaseOperator):
         super().__init__(**kwargs)
         self.apiframe_conn_id = apiframe_conn_id
         self.idempotency_key = idempotency_key
+        self.output_path = output_path
+        self.output_conn_id = output_conn_id
         self.deferrable = deferrable
         self.wait_for_completion = wait_for_completion
         self.poll_interval = _seconds("poll_interval", poll_interval)
         self.timeout = _seconds("timeout", timeout)
 
-    @cached_property
-    def hook(self) -> ApiframeHook:
-        """The hook for :attr:`apiframe_conn_id`."""
-        return ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
+    def request_values(self) -> dict[str, Any]:
+        """The (rendered) values the request is built from, including ``idempotency_key``."""
+        raise NotImplementedError
 
-    def build_call(self) -> ApiCall[JobAccepted]:
-        """Validate the (rendered) arguments and build the job-creating call; no I/O."""
+    def build_call(self, values: dict[str, Any]) -> ApiCall[JobAccepted]:
+        """
+        Validate ``values`` and build the job-creating call; no I/O.
+
+        :param values: :meth:`request_values`, input images already replaced by URLs or placeholders.
+        """
         raise NotImplementedError
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Validate, submit, then wait (deferred or not) and return the result."""
+        """Validate, upload local inputs, submit, then wait (deferred or not) and return the result."""
         deadline = time.time() + self.timeout
         with _fail_fast_on_bad_input():
-            call = self.build_call()
-            job = self._submit(call, context, deadline)
+            values, local_images = self._stage_inputs(self.request_values())
+            call = self.build_call(values)
+            job = self._submit(call, local_images, context, deadline)
         context["ti"].xcom_push(key="job_id", value=job.id)
         if is_terminal(job):
-            return self._finish(job)
+            return self.finish(job, context)
         if not self.wait_for_completion:
-            return job_result(job)
+            return {**job_result(job), "files": []}
         if self.deferrable:
             self.defer(
                 trigger=ApiframeJobTrigger(
@@ -118,20 +210,40 @@ class ApiframeJobOperator(BaseOperator):
         job = self.hook.wait_for_job(
             job.id, timeout=deadline - time.time(), poll_interval=self.poll_interval, poll_now=False
         )
-        return self._finish(job)
+        return self.finish(job, context)
 
-    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
-        """Resume after the trigger fired: return the result, or fail with the trigger's reason."""
-        parsed = JobEvent.parse(event)
-        if parsed.job is not None:
-            return self._finish(Job.model_validate(parsed.job))
-        if parsed.status == "timeout":
-            raise ApiframeJobTimeoutError(parsed.message, job_id=parsed.job_id)
-        raise ApiframeError(parsed.message)
+    def _stage_inputs(self, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, LocalImage]]:
+        """Read the inputs that are not URLs (checking them) and stand content-addressed placeholders in."""
+        local: dict[str, LocalImage] = {}
+        problems: list[tuple[str, str]] = []
 
-    def _submit(self, call: ApiCall[JobAccepted], context: Context, deadline: float) -> Job:
-        """Submit under the task instance's idempotency key sequence and check the job's status once."""
+        def stage(field: str, value: Any) -> Any:
+            if is_url(value):
+                return value
+            try:
+                image = read_input_image(value)
+            except ValueError as exc:
+                problems.append((field, str(exc)))
+                return value
+            url = placeholder_url(image.sha256, image.extension)
+            local[url] = image
+            return url
+
+        staged = map_inputs(values, self.image_input_paths, stage)
+        if problems:
+            raise ApiframeInvalidParamsError(problems)
+        return staged, local
+
+    def _submit(
+        self,
+        call: ApiCall[JobAccepted],
+        local_images: dict[str, LocalImage],
+        context: Context,
+        deadline: float,
+    ) -> Job:
+        """Upload local inputs, submit under the task instance's key sequence, check the status once."""
         ti = context["ti"]
+        # Derived from the request as validated: local inputs count by content, not by upload URL.
         base_key = call.idempotency_key or derive_key(
             dag_id=ti.dag_id,
             task_id=ti.task_id,
@@ -139,6 +251,13 @@ class ApiframeJobOperator(BaseOperator):
             map_index=-1 if ti.map_index is None else ti.map_index,
             body=call.json or {},
         )
+        uploaded = {
+            placeholder: self.hook.upload_image(image.name, image.data, image.content_type).url
+            for placeholder, image in local_images.items()
+        }
+        if uploaded:
+            self.log.info("Uploaded %d input image(s)", len(uploaded))
+            call = dataclasses.replace(call, json=substitute(call.json, uploaded))
         # Each earlier try of this task instance can have used up at most one key.
         keys_spent_before = max(ti.try_number - 1, 0)
         n = 0
@@ -162,17 +281,6 @@ class ApiframeJobOperator(BaseOperator):
             )
             return job
 
-    def _finish(self, job: Job) -> dict[str, Any]:
-        result = completed_result(job)
-        self.log.info(
-            "Apiframe job %s COMPLETED: %d image(s), %s credit(s): %s",
-            job.id,
-            len(result["images"]),
-            job.credit_cost,
-            ", ".join(result["images"]),
-        )
-        return result
-
 
 @contextmanager
 def _fail_fast_on_bad_input() -> Iterator[None]:
@@ -195,3 +303,8 @@ def _seconds(name: str, value: float | timedelta) -> float:
             f"{name} must be a positive, finite number of seconds or a timedelta (got {value!r})"
         )
     return float(seconds)
+
+
+def _asset_uri(path: str) -> str:
+    """An Asset URI for a written file (a plain local path becomes a ``file://`` URI)."""
+    return path if "://" in path else f"file://{path}"

@@ -1,19 +1,40 @@
-"""Generate or edit images with GPT Image 1.5."""
+"""Generate or edit images with GPT Image 1.5 and GPT Image 2, with typed, validated arguments."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_apiframe.core import calls
+from airflow_provider_apiframe.core.models import GPT_IMAGE_2_MODEL, GPT_IMAGE_MODEL
 from airflow_provider_apiframe.operators.base import ApiframeJobOperator
+from airflow_provider_apiframe.operators.image import ApiframeImageGenerateOperator
 
 if TYPE_CHECKING:
     from airflow_provider_apiframe.core.calls import ApiCall
     from airflow_provider_apiframe.core.models import JobAccepted
 
+_SHARED = ("prompt", "webhook_url", "webhook_events", *ApiframeJobOperator.template_fields)
 
-class GptImageGenerateOperator(ApiframeJobOperator):
+
+class _TypedImageGenerateOperator(ApiframeImageGenerateOperator):
+    """A generation operator whose model parameters are its own typed arguments."""
+
+    #: The model's parameters, as arguments of the operator.
+    typed_params: ClassVar[tuple[str, ...]] = ()
+    image_input_paths = ("input_images",)
+
+    def request_values(self) -> dict[str, Any]:
+        """The rendered arguments, flat (errors then name them as the DAG author wrote them)."""
+        names = (*self.typed_params, "prompt", "webhook_url", "webhook_events", "idempotency_key")
+        return {name: getattr(self, name) for name in names}
+
+    def build_call(self, values: dict[str, Any]) -> ApiCall[JobAccepted]:
+        """Validate every argument and build ``POST /v2/images/generate``."""
+        return calls.generate_image(self.model, **values)
+
+
+class GptImageGenerateOperator(_TypedImageGenerateOperator):
     """
     Generate images with GPT Image 1.5 (``gpt-image-1.5``), or edit them by passing ``input_images``.
 
@@ -28,16 +49,17 @@ class GptImageGenerateOperator(ApiframeJobOperator):
     :param number_of_images: 1 to 10 images in one job [1].
     :param output_format: ``"png"``, ``"jpeg"`` or ``"webp"`` [webp].
     :param input_fidelity: How closely an edit keeps the input: ``"low"`` or ``"high"`` [low].
-    :param input_images: http(s) URL(s) of images to edit or combine; a single URL is accepted.
+    :param input_images: Images to edit or combine: http(s) URLs, local paths or
+        ``ObjectStoragePath`` s (uploaded first); a single one is accepted.
     :param webhook_url: http(s) URL the API POSTs job events to.
     :param webhook_events: Events to POST: ``"progress"``, ``"completed"``, ``"failed"``.
     :param kwargs: See :class:`~airflow_provider_apiframe.operators.base.ApiframeJobOperator`:
-        ``apiframe_conn_id``, ``idempotency_key``, ``deferrable``, ``wait_for_completion``,
-        ``poll_interval``, ``timeout``, and every ``BaseOperator`` argument.
+        ``apiframe_conn_id``, ``idempotency_key``, ``output_path``, ``output_conn_id``,
+        ``deferrable``, ``wait_for_completion``, ``poll_interval``, ``timeout``, and every
+        ``BaseOperator`` argument.
     """
 
-    template_fields: Sequence[str] = (
-        "prompt",
+    typed_params = (
         "aspect_ratio",
         "quality",
         "background",
@@ -45,10 +67,8 @@ class GptImageGenerateOperator(ApiframeJobOperator):
         "output_format",
         "input_fidelity",
         "input_images",
-        "webhook_url",
-        "webhook_events",
-        *ApiframeJobOperator.template_fields,
     )
+    template_fields: Sequence[str] = (*typed_params, *_SHARED)
 
     def __init__(
         self,
@@ -60,13 +80,18 @@ class GptImageGenerateOperator(ApiframeJobOperator):
         number_of_images: int | str | None = None,
         output_format: str | None = None,
         input_fidelity: str | None = None,
-        input_images: str | list[str] | None = None,
+        input_images: Any = None,
         webhook_url: str | None = None,
         webhook_events: str | list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.prompt = prompt
+        super().__init__(
+            model=GPT_IMAGE_MODEL,
+            prompt=prompt,
+            webhook_url=webhook_url,
+            webhook_events=webhook_events,
+            **kwargs,
+        )
         self.aspect_ratio = aspect_ratio
         self.quality = quality
         self.background = background
@@ -74,10 +99,63 @@ class GptImageGenerateOperator(ApiframeJobOperator):
         self.output_format = output_format
         self.input_fidelity = input_fidelity
         self.input_images = input_images
-        self.webhook_url = webhook_url
-        self.webhook_events = webhook_events
 
-    def build_call(self) -> ApiCall[JobAccepted]:
-        """Validate the rendered arguments and build ``POST /v2/images/generate``."""
-        fields = {name: getattr(self, name) for name in self.template_fields}
-        return calls.generate_gpt_image(**{k: v for k, v in fields.items() if v is not None})
+
+class GptImage2GenerateOperator(_TypedImageGenerateOperator):
+    """
+    Generate images with GPT Image 2 (``gpt-image-2``), or edit them by passing ``input_images``.
+
+    Like :class:`GptImageGenerateOperator`, with ``moderation`` and without ``input_fidelity``;
+    the background is ``"auto"`` or ``"opaque"`` (no transparency).
+
+    :param prompt: What to draw or change, 1 to 2000 characters.
+    :param aspect_ratio: ``"1:1"``, ``"3:2"`` or ``"2:3"``.
+    :param quality: ``"low"``, ``"medium"``, ``"high"`` or ``"auto"``.
+    :param background: ``"auto"`` or ``"opaque"``.
+    :param moderation: ``"auto"`` or ``"low"``.
+    :param number_of_images: 1 to 10.
+    :param output_format: ``"png"``, ``"jpeg"`` or ``"webp"``.
+    :param input_images: Images to edit or combine (URLs, local paths or ``ObjectStoragePath`` s).
+    :param kwargs: See :class:`GptImageGenerateOperator`.
+    """
+
+    typed_params = (
+        "aspect_ratio",
+        "quality",
+        "background",
+        "moderation",
+        "number_of_images",
+        "output_format",
+        "input_images",
+    )
+    template_fields: Sequence[str] = (*typed_params, *_SHARED)
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: str | None = None,
+        quality: str | None = None,
+        background: str | None = None,
+        moderation: str | None = None,
+        number_of_images: int | str | None = None,
+        output_format: str | None = None,
+        input_images: Any = None,
+        webhook_url: str | None = None,
+        webhook_events: str | list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            model=GPT_IMAGE_2_MODEL,
+            prompt=prompt,
+            webhook_url=webhook_url,
+            webhook_events=webhook_events,
+            **kwargs,
+        )
+        self.aspect_ratio = aspect_ratio
+        self.quality = quality
+        self.background = background
+        self.moderation = moderation
+        self.number_of_images = number_of_images
+        self.output_format = output_format
+        self.input_images = input_images
