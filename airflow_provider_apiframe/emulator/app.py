@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_provider_apiframe.core.catalog import ROUTE_SCHEMAS
+from airflow_provider_apiframe.core.media import MAX_UPLOAD_BYTES, sniff_media
 from airflow_provider_apiframe.core.webhooks import EVENT_HEADER, SIGNATURE_HEADER, sign_webhook_body
 from airflow_provider_apiframe.emulator.images import check_image, render
 from airflow_provider_apiframe.emulator.state import (
@@ -40,8 +41,6 @@ FAULT_HEADER = "x-emulator-fault"
 #: Per-request job fate on submission (see :class:`OutcomeRule`), e.g. ``failed`` or ``never``.
 OUTCOME_HEADER = "x-emulator-outcome"
 
-MAX_IMAGE_BYTES = 25 * 1024 * 1024
-MAX_VIDEO_BYTES = 50 * 1024 * 1024
 _FILE_NAME = re.compile(r"^(?P<job>[0-9a-f-]{36})-(?P<n>\d+)\.(?P<ext>png|jpeg|webp)$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _JOB_STATUSES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
@@ -317,12 +316,12 @@ def create_app(state: EmulatorState) -> ASGIApp:
         if file is None or isinstance(file, str):
             return _validation("file", "Required")
         data = await file.read()
-        kind, content_type = _sniff(data)
+        kind, content_type = sniff_media(data[:16]) or (None, "")
         if kind is None:
             return _validation(
                 "file", "Unsupported file type (PNG, JPEG, WebP, GIF, MP4, WebM, MOV, MP3, WAV, OGG, M4A)"
             )
-        limit = MAX_VIDEO_BYTES if kind == "video" else MAX_IMAGE_BYTES
+        limit = MAX_UPLOAD_BYTES[kind]
         if len(data) > limit:
             return _validation("file", f"File too large: at most {limit // (1024 * 1024)} MB for {kind}")
         upload_id = str(uuid.uuid4())
@@ -546,7 +545,7 @@ class _LazyClient:
             data = bytearray()
             async for chunk in response.aiter_bytes():
                 data += chunk
-                if len(data) > MAX_IMAGE_BYTES:
+                if len(data) > MAX_UPLOAD_BYTES["image"]:
                     raise ValueError("larger than 25 MB")
             return bytes(data)
 
@@ -556,33 +555,6 @@ class _LazyClient:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
-
-
-def _sniff(data: bytes) -> tuple[str | None, str]:
-    """The kind and content type of a file from its first bytes (declared types are ignored)."""
-    head = data[:16]
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image", "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image", "image/jpeg"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image", "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image", "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio", "audio/wav"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand == b"qt  ":
-            return "video", "video/quicktime"
-        return ("audio", "audio/mp4") if brand.startswith(b"M4A") else ("video", "video/mp4")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video", "video/webm"
-    if head.startswith(b"OggS"):
-        return "audio", "audio/ogg"
-    if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
-        return "audio", "audio/mpeg"
-    return None, "application/octet-stream"
 
 
 def _cursor(job: JobRecord) -> str:

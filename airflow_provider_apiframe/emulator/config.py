@@ -32,6 +32,8 @@ class EmulatorConfig:
         parameter blocks only as objects.
     :param public_url: Base URL for result links (default: the URL the request came in on).
     :param seed: Seed for the timing jitter (reproducible runs).
+    :param large_image_side: Side in pixels of the ``large-result`` outcome's noise PNG (about
+        ``3 * side**2`` bytes).
     """
 
     api_keys: tuple[str, ...] = (EMULATOR_API_KEY,)
@@ -47,6 +49,7 @@ class EmulatorConfig:
     spec: dict[str, Any] | None = None
     public_url: str | None = None
     seed: int | None = None
+    large_image_side: int = 6000
 
 
 def load_spec(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:

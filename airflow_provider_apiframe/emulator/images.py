@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import os
 import textwrap
 from functools import cache
 from typing import Any
@@ -32,6 +33,7 @@ class ImageSpec:
     size: tuple[int, int]
     fmt: str
     transparent: bool
+    noise: bool = False
 
     @property
     def content_type(self) -> str:
@@ -53,6 +55,10 @@ def image_spec(model: str, params: dict[str, Any], *, route: str) -> ImageSpec:
     fmt = "jpeg" if fmt == "jpg" else fmt
     ratio = str(params.get("aspect_ratio") or "1:1")
     size = GPT_SIZES.get(ratio) or _size_for_ratio(ratio)
+    if route.endswith("upscale"):
+        factor = params.get("upscale_factor") or params.get("scale_factor") or 2
+        side = min(4096, 1024 * int(factor)) if isinstance(factor, (int, float)) and factor > 0 else 2048
+        size = (side, side)
     count = params.get("number_of_images")
     transparent = fmt != "jpeg" and (
         params.get("background") == "transparent" or route.endswith("background-remove")
@@ -70,6 +76,11 @@ def render(prompt: str, index: int, spec: ImageSpec, *, model: str, inputs: tupl
     :param model: The model, written in the corner.
     :param inputs: The job's input images; the output is derived from them.
     """
+    if spec.noise:  # a large file that does not compress: for streaming tests and benchmarks
+        noise = Image.frombytes("RGB", spec.size, os.urandom(spec.size[0] * spec.size[1] * 3))
+        out = io.BytesIO()
+        noise.save(out, "PNG", compress_level=0)
+        return out.getvalue()
     width, height = spec.size
     first, second = _colors(f"{prompt}#{index}")
     gradient = ImageOps.colorize(Image.linear_gradient("L").resize(spec.size), first, second).convert("RGBA")

@@ -103,11 +103,14 @@ class OutcomeRule:
 
     :param outcome: ``failed`` (content policy), ``cancelled``, ``never`` (never finishes),
         ``string-result`` (result is one URL string), ``unknown-result`` (result of an unknown
-        shape) or ``expired`` (results purged as soon as the job completes).
+        shape), ``expired`` (results purged as soon as the job completes) or ``large-result`` (one
+        large PNG of random noise, ``EmulatorConfig.large_image_side`` pixels square).
     :param prompt_contains: Only jobs whose prompt contains this text.
     """
 
-    outcome: Literal["failed", "cancelled", "never", "string-result", "unknown-result", "expired"]
+    outcome: Literal[
+        "failed", "cancelled", "never", "string-result", "unknown-result", "expired", "large-result"
+    ]
     prompt_contains: str | None = None
     times: int | None = 1
 
@@ -205,8 +208,7 @@ class EmulatorState:
                 return rule.outcome
         return None
 
-    @staticmethod
-    def _apply_outcome(job: JobRecord, outcome: str | None) -> None:
+    def _apply_outcome(self, job: JobRecord, outcome: str | None) -> None:
         if outcome == "failed":
             job.outcome, job.error = "FAILED", CONTENT_POLICY_ERROR
         elif outcome == "cancelled":
@@ -219,6 +221,9 @@ class EmulatorState:
             job.result_shape = "unknown"
         elif outcome == "expired":
             job.expire_at_once = True
+        elif outcome == "large-result":
+            side = self.config.large_image_side
+            job.images = ImageSpec(count=1, size=(side, side), fmt="png", transparent=False, noise=True)
         elif outcome is not None:
             raise ValueError(f"unknown outcome {outcome!r}")
 

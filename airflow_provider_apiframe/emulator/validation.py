@@ -11,7 +11,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from airflow_provider_apiframe.core.catalog import IMAGE_MODELS, ROUTE_SCHEMAS, models_of
-from airflow_provider_apiframe.core.models import PROMPT_MAX_LENGTH, GptImageParams
+from airflow_provider_apiframe.core.models import PROMPT_MAX_LENGTH, TYPED_PARAMS
 
 _FORMATS = FormatChecker()
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
@@ -26,7 +26,7 @@ _SHARED_PROPERTIES = {
     },
 }
 #: Parameter blocks known field by field without the contract (the provider's own models).
-_KNOWN_PARAMS = {"gptImageParams": GptImageParams}
+_KNOWN_PARAMS = TYPED_PARAMS
 
 
 class RequestValidator:
