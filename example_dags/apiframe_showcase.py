@@ -3,7 +3,8 @@ The six GPT Image 1.5 showcases from apiframe.ai, as one DAG.
 
 Two source images are generated first (a studio portrait and a living room); the edits then use
 them, and the smartwatch shot, as their ``input_images``, so the DAG runs anywhere with no inputs
-of your own. Every task defers to the triggerer while its job runs.
+of your own. Every task defers to the triggerer while its job runs, then saves its images under
+``$APIFRAME_EXAMPLE_OUTPUT/showcase/``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from airflow_provider_apiframe.operators.gpt_image import GptImageGenerateOperat
 # Tasks wait for their jobs in the triggerer. No triggerer running? Set
 # APIFRAME_EXAMPLE_DEFERRABLE=false and they poll in the worker instead.
 DEFERRABLE = os.environ.get("APIFRAME_EXAMPLE_DEFERRABLE", "true").lower() != "false"
+# Every image is saved here as <job_id>-<n>.<ext> (any ObjectStoragePath works: s3://..., gs://...).
+OUTPUT = os.environ.get("APIFRAME_EXAMPLE_OUTPUT", "/tmp/apiframe-example-images")
 
 
 def first_image(task_id: str) -> str:
@@ -30,7 +33,12 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["apiframe", "example"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "deferrable": DEFERRABLE},
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=10),
+        "deferrable": DEFERRABLE,
+        "output_path": f"{OUTPUT}/showcase",
+    },
     doc_md=__doc__,
 ) as dag:
     smartwatch = GptImageGenerateOperator(

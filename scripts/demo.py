@@ -3,8 +3,8 @@ The showcase, end to end: ``make demo``.
 
 Starts the local Apiframe emulator (or, with ``APIFRAME_API_KEY`` set, uses the real API), points
 the ``apiframe_default`` connection at it, runs the showcase DAG with ``airflow dags test`` (the
-deferrable path: every task defers and its trigger polls), saves every result image under
-``out/demo/``, prints a table and stops the emulator.
+deferrable path: every task defers and its trigger polls, then saves its images under
+``out/demo/``), prints a table and stops the emulator.
 
 Environment: ``APIFRAME_API_KEY`` (use the real API; costs credits), ``APIFRAME_BASE_URL`` (another
 endpoint), ``APIFRAME_DEMO_JOB_SECONDS`` (emulated job time, default 4).
@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from PIL import Image
 
 from airflow_provider_apiframe.emulator import free_port, wait_until_up
@@ -128,20 +127,15 @@ def results(env: dict[str, str], run_id: str) -> dict[str, dict[str, Any]]:
     return {task_id: json.loads(value) for task_id, value in rows}
 
 
-def save_images(found: dict[str, dict[str, Any]]) -> dict[str, list[Path]]:
-    """Download every result image (no credentials: result links are public) and check it opens."""
+def check_images(found: dict[str, dict[str, Any]]) -> dict[str, list[Path]]:
+    """The files each task saved (its result's ``files``), each checked to open as an image."""
     files: dict[str, list[Path]] = {}
-    with httpx.Client(timeout=60, follow_redirects=True) as client:
-        for task_id, result in sorted(found.items()):
-            for n, url in enumerate(result["images"], start=1):
-                ext = url.rsplit(".", 1)[-1].split("?")[0].lower()
-                path = DEMO / f"{task_id}-{n}.{ext if ext in ('png', 'jpeg', 'jpg', 'webp') else 'img'}"
-                response = client.get(url)
-                response.raise_for_status()
-                path.write_bytes(response.content)
-                with Image.open(path) as image:
-                    image.verify()
-                files.setdefault(task_id, []).append(path)
+    for task_id, result in sorted(found.items()):
+        for saved in result["files"]:
+            path = Path(saved["path"].removeprefix("file://"))
+            with Image.open(path) as image:
+                image.verify()
+            files.setdefault(task_id, []).append(path)
     return files
 
 
@@ -173,9 +167,9 @@ def main() -> int:
         started = time.monotonic()
         run_id = run_dag(env)
         print(f"    done in {time.monotonic() - started:.0f} s")
-        step(4, f"Saving the images to {DEMO.relative_to(ROOT)}/")
+        step(4, f"Checking the images the tasks saved in {DEMO.relative_to(ROOT)}/")
         found = results(env, run_id)
-        files = save_images(found)
+        files = check_images(found)
     step(5, "Summary")
     rows = [
         (
@@ -191,7 +185,8 @@ def main() -> int:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
-    print(f"\n{sum(len(f) for f in files.values())} images in {DEMO}")
+    folders = sorted({str(p.parent.relative_to(ROOT)) for paths in files.values() for p in paths})
+    print(f"\n{sum(len(f) for f in files.values())} images in {', '.join(folders)}/")
     return 0
 
 

@@ -774,7 +774,7 @@ NUMBER_RULE = ("an integer from 1 to 10",)
 INVALID_CASES = [
     # prompt
     pytest.param({"prompt": MISSING}, "prompt", ("missing", *PROMPT_RULE), id="prompt-missing"),
-    pytest.param({"prompt": None}, "prompt", ("got None", *PROMPT_RULE), id="prompt-None"),
+    pytest.param({"prompt": None}, "prompt", ("missing", *PROMPT_RULE), id="prompt-None"),
     pytest.param({"prompt": ""}, "prompt", ("got ''", *PROMPT_RULE), id="prompt-empty"),
     pytest.param({"prompt": "x" * 2001}, "prompt", ("length 2001", *PROMPT_RULE), id="prompt-2001-chars"),
     pytest.param(

@@ -38,7 +38,7 @@ except ImportError:  # Airflow 3.1
 BASE_URL = "https://api.apiframe.test"
 GENERATE_URL = f"{BASE_URL}/v2/images/generate"
 JOB_URL = re.compile(re.escape(BASE_URL) + r"/v2/jobs/[^/?]+$")
-RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress"}
+RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress", "files"}
 CONTENT_POLICY = "Request rejected by the content policy"
 
 # --- fakes ------------------------------------------------------------------------------------------
@@ -406,6 +406,7 @@ def test_job_already_completed_at_first_check_returns_without_deferring(
         "images": ["https://cdn.apiframe.test/job-1-1.webp"],
         "credit_cost": 10,
         "progress": 100,
+        "files": [],
     }
     assert json.loads(json.dumps(result)) == result
     assert ti.pushed == [("job_id", "job-1")]
@@ -472,6 +473,7 @@ def test_execute_complete_success_returns_the_result(result: Any, images: list[s
         "images": images,
         "credit_cost": 20,
         "progress": 100,
+        "files": [],
     }
     assert json.loads(json.dumps(value)) == value
 
@@ -651,6 +653,7 @@ def test_without_waiting_returns_right_after_submitting(
         "images": [],
         "credit_cost": None,
         "progress": 0,
+        "files": [],
     }
     assert (len(api.posts), len(api.gets)) == (1, 1)
     assert no_sleep == []
