@@ -24,10 +24,8 @@ import time
 from pathlib import Path
 
 import httpx
+from _emulator import KEY, emulator_process
 
-from airflow_provider_apiframe.emulator import free_port, wait_until_up
-
-KEY = "afk_bench_0123456789abcdef"
 TARGET = 2000.0
 
 
@@ -42,27 +40,7 @@ def main() -> int:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    emulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_apiframe.emulator",
-            "--port",
-            str(port),
-            "--api-key",
-            KEY,
-            "--job-seconds",
-            "1",
-            "--jitter",
-            "0",
-            "--log-level",
-            "warning",
-        ],
-    )
-    try:
-        wait_until_up(url)
+    with emulator_process("--job-seconds", "1", "--jitter", "0") as url:
         with httpx.Client(base_url=url, headers={"X-API-Key": KEY}) as client:
             ids = [
                 client.post(
@@ -96,9 +74,6 @@ def main() -> int:
                 text=True,
                 check=True,
             ).stdout
-    finally:
-        emulator.terminate()
-        emulator.wait(10)
 
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result)[1])  # type: ignore[index]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", result)

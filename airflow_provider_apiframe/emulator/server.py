@@ -131,6 +131,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--public-url", help="base URL for result links (default: as requested)")
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--large-image-side",
+        type=int,
+        default=EmulatorConfig.large_image_side,
+        help="side in pixels of the large-result outcome's noise PNG",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     config = EmulatorConfig(
@@ -144,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         spec=load_spec(args.spec),
         public_url=args.public_url,
         seed=args.seed,
+        large_image_side=args.large_image_side,
     )
     emulator = Emulator(config)
     validation = "the official contract" if config.spec else "built-in rules"

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator, BaseOperatorLink, ObjectStoragePath
 
@@ -61,6 +61,20 @@ class JobResultMixin:
         """The hook for :attr:`apiframe_conn_id`."""
         return ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
 
+    def defer_until_done(self, job_id: str, *, deadline: float, poll_interval: float) -> NoReturn:
+        """
+        Free the worker: the trigger polls the job and resumes the task in :meth:`execute_complete`.
+
+        :param job_id: The job.
+        :param deadline: Wall-clock time at which the trigger gives up with a timeout event.
+        :param poll_interval: Longest wait between two polls, in seconds.
+        """
+        trigger = ApiframeJobTrigger(
+            job_id, deadline=deadline, apiframe_conn_id=self.apiframe_conn_id, poll_interval=poll_interval
+        )
+        # No framework timeout: the trigger enforces the deadline with a clean timeout event.
+        cast("BaseOperator", self).defer(trigger=trigger, method_name="execute_complete", timeout=None)
+
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Resume after the trigger fired: return the result, or fail with the trigger's reason."""
         parsed = JobEvent.parse(event)
@@ -84,8 +98,7 @@ class JobResultMixin:
             result["files"] = save_images(self.hook, job.id, result["images"], target)
         self.first_image_url = result["images"][0]
         self._emit_asset_events(job, result, context)
-        log = self.log  # type: ignore[attr-defined]
-        log.info(
+        cast("BaseOperator", self).log.info(
             "Apiframe job %s COMPLETED: %d image(s), %s credit(s): %s",
             job.id,
             len(result["images"]),
@@ -197,16 +210,7 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
         if not self.wait_for_completion:
             return {**job_result(job), "files": []}
         if self.deferrable:
-            self.defer(
-                trigger=ApiframeJobTrigger(
-                    job.id,
-                    deadline=deadline,
-                    apiframe_conn_id=self.apiframe_conn_id,
-                    poll_interval=self.poll_interval,
-                ),
-                method_name="execute_complete",
-                timeout=None,  # the trigger enforces the deadline with a clean timeout event
-            )
+            self.defer_until_done(job.id, deadline=deadline, poll_interval=self.poll_interval)
         job = self.hook.wait_for_job(
             job.id, timeout=deadline - time.time(), poll_interval=self.poll_interval, poll_now=False
         )

@@ -12,7 +12,6 @@ from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 from airflow_provider_apiframe.core.jobs import is_terminal
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.operators.base import JobResultMixin
-from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -65,16 +64,7 @@ class ApiframeJobSensor(JobResultMixin, BaseSensorOperator):
         job = self.hook.get_job(self.job_id, deadline=deadline)
         if is_terminal(job):
             return self.finish(job, context)
-        self.defer(
-            trigger=ApiframeJobTrigger(
-                job.id,
-                deadline=deadline,
-                apiframe_conn_id=self.apiframe_conn_id,
-                poll_interval=self.poke_interval,
-            ),
-            method_name="execute_complete",
-            timeout=None,  # the trigger enforces the sensor's timeout with a clean timeout event
-        )
+        self.defer_until_done(job.id, deadline=deadline, poll_interval=self.poke_interval)
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """Check the job once: done (with its result) once it has ended."""

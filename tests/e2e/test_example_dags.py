@@ -9,9 +9,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,20 +46,30 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-def run_dag(dag_id: str, env: dict[str, str], emulator: Emulator, *args: str, **extra_env: str) -> str:
+@pytest.fixture
+def output(tmp_path: Path) -> Path:
+    """Where the example DAGs save their images in this test."""
+    return tmp_path / "images"
+
+
+def run_dag(
+    dag_id: str, env: dict[str, str], emulator: Emulator, output: Path | None = None, **extra_env: str
+) -> str:
     """Run ``airflow dags test`` against the emulator; return its output, failing on error."""
     conn = {"conn_type": "apiframe", "password": API_KEY, "host": emulator.url}
     env = {**env, "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(conn), **extra_env}
+    if output is not None:
+        env["APIFRAME_EXAMPLE_OUTPUT"] = str(output)
     proc = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", dag_id, *args],
+        [sys.executable, "-m", "airflow", "dags", "test", dag_id],
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
-    return output
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    return log
 
 
 def logged_text(env: dict[str, str]) -> str:
@@ -70,6 +82,25 @@ def assert_every_request_met_the_contract(emulator: Emulator) -> None:
     refused = [(method, path) for method, path, status in emulator.state.requests if status == 400]
     assert refused == []
     assert any(path == "/v2/images/generate" for _, path, _ in emulator.state.requests)
+
+
+def airflow_db(env: dict[str, str], query: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        return db.execute(query, args).fetchall()
+
+
+def check_saved_files(folder: Path, emulator: Emulator) -> list[Path]:
+    """Each saved file is named ``<job_id>-<n>.<ext>`` after an emulator job, and opens as that image."""
+    files = sorted(folder.iterdir())
+    for path in files:
+        job_id, _, rest = path.name.rpartition("-")
+        job = emulator.state.jobs[job_id]
+        number, ext = rest.split(".")
+        assert 1 <= int(number) <= job.images.count
+        with Image.open(path) as image:
+            assert image.format.lower() == job.images.fmt == ext
+            assert image.size == job.images.size
+    return files
 
 
 def check_result_files(emulator: Emulator) -> int:
@@ -95,12 +126,18 @@ def check_result_files(emulator: Emulator) -> int:
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "in-worker"])
-def test_showcase_dag(airflow_env: dict[str, str], emulator: Emulator, deferrable: bool) -> None:
-    output = run_dag(
-        "apiframe_showcase", airflow_env, emulator, APIFRAME_EXAMPLE_DEFERRABLE=str(deferrable).lower()
+def test_showcase_dag(
+    airflow_env: dict[str, str], emulator: Emulator, output: Path, deferrable: bool
+) -> None:
+    log = run_dag(
+        "apiframe_showcase",
+        airflow_env,
+        emulator,
+        output,
+        APIFRAME_EXAMPLE_DEFERRABLE=str(deferrable).lower(),
     )
 
-    assert ("running trigger in line" in output) is deferrable
+    assert ("running trigger in line" in log) is deferrable
     state = emulator.state
     # Eight jobs (six showcases and their two source images), each paid for once.
     assert len(state.jobs) == 8
@@ -119,14 +156,15 @@ def test_showcase_dag(airflow_env: dict[str, str], emulator: Emulator, deferrabl
     assert len(scene.inputs) == 2
 
     assert check_result_files(emulator) == 8
+    assert len(check_saved_files(output / "showcase", emulator)) == 8
     assert_every_request_met_the_contract(emulator)
-    assert API_KEY not in output
+    assert API_KEY not in log
     assert API_KEY not in logged_text(airflow_env)
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "in-worker"])
 def test_catalogue_dag_fans_out(airflow_env: dict[str, str], emulator: Emulator, deferrable: bool) -> None:
-    output = run_dag(
+    log = run_dag(
         "apiframe_catalogue", airflow_env, emulator, APIFRAME_EXAMPLE_DEFERRABLE=str(deferrable).lower()
     )
 
@@ -136,8 +174,92 @@ def test_catalogue_dag_fans_out(airflow_env: dict[str, str], emulator: Emulator,
     assert len(state.charges) == 3
     assert check_result_files(emulator) == 3
     assert_every_request_met_the_contract(emulator)
-    assert "summarize" in output
-    assert API_KEY not in output
+    assert "summarize" in log
+    assert API_KEY not in log
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "in-worker"])
+def test_images_in_and_out(
+    airflow_env: dict[str, str], emulator: Emulator, output: Path, deferrable: bool
+) -> None:
+    run_dag(
+        "apiframe_images_in_out",
+        airflow_env,
+        emulator,
+        output,
+        APIFRAME_EXAMPLE_DEFERRABLE=str(deferrable).lower(),
+    )
+
+    state = emulator.state
+    # In: the two local files were uploaded once each, and the jobs were made from them.
+    assert len(state.uploads) == 2
+    upload_urls = {f"{emulator.url}/uploads/{upload_id}" for upload_id in state.uploads}
+    sent = {url for job in state.jobs.values() for url in job.body["gptImageParams"]["input_images"]}
+    assert sent == upload_urls
+    assert all(job.inputs for job in state.jobs.values())
+    # Out: three files (one image, then two) saved as <job_id>-<n>.<ext>.
+    assert len(check_saved_files(output / "in-out", emulator)) == 3
+    # Assets: one event per file through the AssetAlias, carrying the job's details.
+    rows = airflow_db(
+        airflow_env, "SELECT a.uri, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id"
+    )
+    events = {uri: json.loads(extra) for uri, extra in rows if str(output) in uri}
+    assert len(events) == 3
+    for uri, extra in events.items():
+        job = state.jobs[extra["job_id"]]
+        assert (extra["model"], extra["prompt"], extra["credit_cost"]) == (
+            "gpt-image-1.5",
+            job.prompt,
+            job.cost,
+        )
+        assert uri.endswith(Path(extra["path"]).name)
+    # The extra link: each task's first image.
+    links = dict(
+        airflow_db(airflow_env, "SELECT task_id, value FROM xcom WHERE key = '_link_ApiframeImageLink'")
+    )
+    assert json.loads(links["navy_shirt_from_local_portrait"]).startswith(f"{emulator.url}/files/")
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "in-worker"])
+def test_the_whole_catalogue(
+    airflow_env: dict[str, str], emulator: Emulator, output: Path, deferrable: bool
+) -> None:
+    run_dag(
+        "apiframe_models", airflow_env, emulator, output, APIFRAME_EXAMPLE_DEFERRABLE=str(deferrable).lower()
+    )
+
+    state = emulator.state
+    jobs = {job.model: job for job in state.jobs.values()}
+    assert set(jobs) == {
+        "flux-2-pro",
+        "nano-banana-pro",
+        "ideogram-v3-quality",
+        "gpt-image-2",
+        "seedream-4",
+        "topaz-image-upscale",
+        "bria-bg-remove",
+        "flux-fill-pro",
+    }
+    routes = {job.route for job in jobs.values()}
+    assert routes == {
+        "/v2/images/generate",
+        "/v2/images/upscale",
+        "/v2/images/background-remove",
+        "/v2/images/edit",
+    }
+    assert jobs["flux-2-pro"].body["fluxParams"] == {"aspect_ratio": "2:3"}
+    assert jobs["nano-banana-pro"].body["nanoBananaParams"] == {"resolution": "1K", "output_format": "png"}
+    assert jobs["gpt-image-2"].body["gptImage2Params"]["moderation"] == "auto"
+    assert (
+        jobs["topaz-image-upscale"]
+        .body["topazUpscaleParams"]["image"]
+        .endswith(f"{jobs['flux-2-pro'].id}-1.png")
+    )
+    assert len(state.charges) == len(state.jobs), "every job, the sensor's too, completed and was paid once"
+    # Every task but the submit-only one saved its image; the sensor saved the submitted job's.
+    files = check_saved_files(output / "models", emulator)
+    assert {path.name.rpartition("-")[0] for path in files} == {job.id for job in jobs.values()}
+    assert_every_request_met_the_contract(emulator)
 
 
 def test_a_retried_task_reattaches_to_the_job_it_paid_for(
@@ -147,7 +269,7 @@ def test_a_retried_task_reattaches_to_the_job_it_paid_for(
     # The retry submits again with the same key: the API replays the job; nothing is paid twice.
     emulator.inject(action="status", method="GET", path="/v2/jobs/*", status=404, times=1)
 
-    output = run_dag(
+    log = run_dag(
         "reattach_after_failed_try",
         airflow_env,
         emulator,
@@ -159,7 +281,7 @@ def test_a_retried_task_reattaches_to_the_job_it_paid_for(
     assert len(submissions) == 2, "one submission per try"
     assert len(state.jobs) == 1, "the retry re-attached instead of creating a job"
     assert len(state.charges) == 1
-    assert "failed with HTTP 404" in output
+    assert "failed with HTTP 404" in log
 
 
 def test_airflow_cli_lists_the_provider_and_connection_type(airflow_env: dict[str, str]) -> None:
