@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 try:  # Airflow >= 3.2
-    from airflow.sdk.exceptions import AirflowFailException  # type: ignore[attr-defined,unused-ignore]
+    from airflow.sdk.exceptions import (  # type: ignore[attr-defined,unused-ignore]
+        AirflowFailException,
+        AirflowSensorTimeout,
+    )
 except ImportError:  # Airflow 3.1
-    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+        AirflowFailException,
+        AirflowSensorTimeout,
+    )
 
-__all__ = ["AirflowFailException"]
+__all__ = ["AirflowFailException", "AirflowSensorTimeout"]

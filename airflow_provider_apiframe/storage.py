@@ -76,19 +76,28 @@ def read_input_image(location: Any) -> LocalImage:
     allowed = "allowed: an http:// or https:// URL, a local path or an ObjectStoragePath"
     if not isinstance(location, (str, os.PathLike, ObjectStoragePath)):
         raise ValueError(f"got {type(location).__name__}; {allowed}")
+    if not str(location).strip():
+        raise ValueError(f"got an empty string; {allowed}")
     try:
         path = as_storage_path(location)
+        if not path.is_file():
+            raise FileNotFoundError(location)
         size = path.stat().st_size
-    except (OSError, ValueError) as exc:  # missing, unreadable, or no filesystem for its scheme
-        reason = "it does not exist" if isinstance(exc, FileNotFoundError) else str(exc)
-        raise ValueError(f"got {str(location)!r} ({reason}); {allowed}") from None
-    limit = MAX_UPLOAD_BYTES["image"]
-    if size > limit:
-        raise ValueError(f"{path} is {size / 2**20:.1f} MB; the API takes input images of at most 25 MB")
-    data = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"got {str(location)!r}, which does not exist or is not a file; {allowed}") from None
+    except (OSError, ValueError) as exc:  # unreadable, or no filesystem for its scheme
+        raise ValueError(f"got {str(location)!r} ({exc}); {allowed}") from None
+    if size > MAX_UPLOAD_BYTES["image"]:
+        raise ValueError(
+            f"got {str(location)!r}: {size / 2**20:.1f} MB; the API takes input images of at most 25 MB"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"got {str(location)!r} ({exc}); {allowed}") from None
     content_type = image_content_type(data[:16])
     if content_type is None:
-        raise ValueError(f"{path} is not a PNG, JPEG, WebP or GIF image")
+        raise ValueError(f"got {str(location)!r}, which is not a PNG, JPEG, WebP or GIF image")
     return LocalImage(path.name, data, hashlib.sha256(data).hexdigest(), content_type)
 
 

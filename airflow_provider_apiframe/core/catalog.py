@@ -8,11 +8,9 @@ checks this table against the contract so the two cannot drift apart silently.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,3 +160,32 @@ def models_of(route: str) -> list[str]:
     :param route: e.g. ``/v2/images/generate``.
     """
     return [spec.model for spec in IMAGE_MODELS.values() if spec.route == route]
+
+
+def prompt_of(body: Mapping[str, Any]) -> str | None:
+    """
+    The prompt of a job request, at the top or in its parameters (edit and upscale routes).
+
+    :param body: A job-creating request body (or a job's ``input``).
+    """
+    spec = IMAGE_MODELS.get(str(body.get("model")))
+    params = body.get(spec.params_key) if spec else None
+    prompt = body.get("prompt") or (params.get("prompt") if isinstance(params, Mapping) else None)
+    return prompt if isinstance(prompt, str) else None
+
+
+def image_inputs_of(body: Mapping[str, Any]) -> list[str]:
+    """
+    The input image URLs of a job request, from its model's image parameters.
+
+    :param body: A job-creating request body.
+    """
+    spec = IMAGE_MODELS.get(str(body.get("model")))
+    params = body.get(spec.params_key) if spec else None
+    if spec is None or not isinstance(params, Mapping):
+        return []
+    urls: list[str] = []
+    for field in spec.image_fields:
+        value = params.get(field)
+        urls.extend(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+    return urls

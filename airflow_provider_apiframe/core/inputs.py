@@ -27,7 +27,7 @@ def placeholder_url(sha256: str, extension: str) -> str:
 
 def is_url(value: Any) -> bool:
     """Whether an input is already an http(s) URL the API can fetch itself."""
-    return isinstance(value, str) and value.startswith(("http://", "https://"))
+    return isinstance(value, str) and value[:8].lower().startswith(("http://", "https://"))
 
 
 def map_inputs(

@@ -97,9 +97,9 @@ def timeout_message(job_id: str, last_seen: str) -> str:
     """
     return (
         f"Apiframe job {job_id} did not finish before the deadline (last seen: {last_seen}). "
-        "It may still finish at Apiframe. To pick it up again, clear this task: its idempotency key "
-        "re-attaches to the same job without a new charge. Or read it with "
-        f"ApiframeHook().get_job({job_id!r})."
+        "It may still finish at Apiframe. To pick it up again, clear this task (a job operator's "
+        "idempotency key re-attaches to the same job without a new charge), wait for it with "
+        f"ApiframeJobSensor(job_id={job_id!r}), or read it with ApiframeHook().get_job({job_id!r})."
     )
 
 

@@ -17,7 +17,7 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from airflow_provider_apiframe.core.catalog import IMAGE_MODELS
+from airflow_provider_apiframe.core.catalog import IMAGE_MODELS, image_inputs_of, prompt_of
 from airflow_provider_apiframe.emulator.config import EmulatorConfig
 from airflow_provider_apiframe.emulator.images import ImageSpec, image_spec
 
@@ -68,8 +68,7 @@ class JobRecord:
     @property
     def prompt(self) -> str:
         """The prompt, wherever the route keeps it."""
-        params = self.body.get(IMAGE_MODELS[self.model].params_key) or {}
-        return str(self.body.get("prompt") or params.get("prompt") or self.model)
+        return prompt_of(self.body) or self.model
 
 
 @dataclasses.dataclass
@@ -185,7 +184,7 @@ class EmulatorState:
             result_shape="images",
             cost=cost,
             images=images,
-            input_urls=tuple(_input_urls(params)),
+            input_urls=tuple(image_inputs_of(body)),
             webhook_status="pending" if _wants_terminal_webhook(body) else None,
         )
         self._apply_outcome(job, outcome or self._next_outcome(job.prompt))
@@ -410,17 +409,6 @@ def webhook_events(body: dict[str, Any]) -> tuple[str, ...]:
 
 def _wants_terminal_webhook(body: dict[str, Any]) -> bool:
     return bool({"completed", "failed"} & set(webhook_events(body)))
-
-
-def _input_urls(params: dict[str, Any]) -> list[str]:
-    urls: list[str] = []
-    for key in ("input_images", "image_input", "image", "images", "mask", "image_url"):
-        value = params.get(key)
-        if isinstance(value, str):
-            urls.append(value)
-        elif isinstance(value, list):
-            urls.extend(v for v in value if isinstance(v, str))
-    return urls
 
 
 def iso_time(moment: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 from airflow.sdk import Asset, AssetAlias, BaseOperator, BaseOperatorLink, ObjectStoragePath
 
 from airflow_provider_apiframe._compat import AirflowFailException
+from airflow_provider_apiframe.core.catalog import prompt_of
 from airflow_provider_apiframe.core.errors import (
     ApiframeBadRequestError,
     ApiframeConflictError,
@@ -112,7 +113,7 @@ class JobResultMixin:
         outlets = getattr(self, "outlets", None) or []
         if not outlets:
             return
-        prompt = (job.input or {}).get("prompt") if isinstance(job.input, Mapping) else None
+        prompt = prompt_of(job.input or {})
         extra = {"job_id": job.id, "model": job.model, "prompt": prompt, "credit_cost": job.credit_cost}
         events = context["outlet_events"]
         for outlet in outlets:

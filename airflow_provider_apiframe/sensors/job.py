@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 
+from airflow_provider_apiframe._compat import AirflowSensorTimeout
+from airflow_provider_apiframe.core.errors import ApiframeJobTimeoutError
 from airflow_provider_apiframe.core.jobs import is_terminal
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.operators.base import JobResultMixin
@@ -65,6 +67,13 @@ class ApiframeJobSensor(JobResultMixin, BaseSensorOperator):
         if is_terminal(job):
             return self.finish(job, context)
         self.defer_until_done(job.id, deadline=deadline, poll_interval=self.poke_interval)
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """Resume after the trigger fired; a timeout is a sensor timeout (so ``soft_fail`` skips)."""
+        try:
+            return super().execute_complete(context, event)
+        except ApiframeJobTimeoutError as exc:
+            raise AirflowSensorTimeout(str(exc)) from None
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """Check the job once: done (with its result) once it has ended."""
