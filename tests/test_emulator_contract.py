@@ -219,10 +219,16 @@ def test_every_generate_family_is_accepted(contract: Any, emulator: Emulator, cl
     assert families == {s.params_key for s in IMAGE_MODELS.values() if s.route == GENERATE} - {
         "gptImageParams"
     }
+    # The emulator fetches input images as the API does: the character reference must exist.
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 80, 40)).save(picture, "PNG")
+    uploaded = client.post("/v2/uploads", files={"file": ("character.png", picture.getvalue(), "image/png")})
     submitted: dict[str, dict[str, Any]] = {}
     for model in _family_representatives():
         key = IMAGE_MODELS[model].params_key
         required = _minimal_params(model)
+        if model == "ideogram-character":
+            required = {"character_reference_image": uploaded.json()["url"]}
         variants = [{key: required}] if required is not None else [{}, {key: {}}]
         for extra in variants:
             body = {"prompt": f"a lighthouse by {model}", "model": model, **extra}
