@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
-    from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.sdk import BaseOperator
 
 
@@ -21,7 +20,8 @@ class ApiframeImageLink(BaseOperatorLink):
 
     name = "Apiframe image"
 
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+    # ``ti_key`` is a TaskInstanceKey, declared in a different module by each supported Airflow.
+    def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
         """Return the first result image's URL, or an empty string while there is none."""
         url = getattr(operator, "first_image_url", None)
         return url if isinstance(url, str) else ""
