@@ -153,6 +153,7 @@ def main() -> int:
             "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(
                 {"conn_type": "apiframe", "password": key, "host": base_url}
             ),
+            "APIFRAME_EXAMPLE_OUTPUT": str(DEMO),  # the tasks save their images here themselves
         }
         env.pop("APIFRAME_API_KEY", None)
         step(2, f"Preparing Airflow's database in {home.relative_to(ROOT)}")
