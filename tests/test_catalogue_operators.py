@@ -428,7 +428,7 @@ def test_routes_that_need_params_fail_without_them(
 
 def test_every_problem_is_listed_at_once(api: Any) -> None:
     op = ApiframeImageUpscaleOperator(
-        **fast(model_params="nope", prompt="x", webhook_url="ftp://hooks.example.test/")
+        **fast(model_params="nope", prompt="x", webhook_url="hooks.example.test/in")
     )
     with pytest.raises(AirflowFailException) as info:
         run(op)

@@ -765,7 +765,7 @@ BAD_ENUM_VALUES: dict[str, tuple[Any, ...]] = {
     "input_fidelity": ("medium", "High", "LOW", 1, False),
 }
 
-URL_RULE = ("absolute http",)
+URL_RULE = ("absolute URI",)
 EVENTS_ALLOWED = ("'progress'", "'completed'", "'failed'")
 KEY_LENGTH_RULE = ("a string of 1 to 255 characters",)
 PROMPT_RULE = ("a string of 1 to 2000 characters",)
@@ -811,9 +811,6 @@ INVALID_CASES = [
         id="number_of_images-False",
     ),
     # input_images
-    pytest.param(
-        {"input_images": "ftp://example.com/a.png"}, "input_images.0", URL_RULE, id="input_images-ftp"
-    ),
     pytest.param({"input_images": "/static/a.png"}, "input_images.0", URL_RULE, id="input_images-relative"),
     pytest.param(
         {"input_images": "example.com/a.png"}, "input_images.0", URL_RULE, id="input_images-no-scheme"
@@ -822,9 +819,8 @@ INVALID_CASES = [
         {"input_images": "https://example.com/a b.png"}, "input_images.0", URL_RULE, id="input_images-space"
     ),
     pytest.param({"input_images": ""}, "input_images.0", URL_RULE, id="input_images-empty-string"),
-    pytest.param({"input_images": "https://"}, "input_images.0", URL_RULE, id="input_images-no-host"),
     pytest.param(
-        {"input_images": ["https://example.com/a.png", "file:///tmp/b.png"]},
+        {"input_images": ["https://example.com/a.png", "not a URI"]},
         "input_images.1",
         URL_RULE,
         id="input_images-second-bad",
@@ -832,7 +828,7 @@ INVALID_CASES = [
     pytest.param(
         {"input_images": ["https://example.com/a.png", 7]},
         "input_images.1",
-        ("an absolute http(s) URL", "got 7"),
+        ("an absolute URI", "got 7"),
         id="input_images-second-not-str",
     ),
     pytest.param({"input_images": 5}, "input_images", ("a list of", *URL_RULE), id="input_images-int"),
@@ -845,15 +841,7 @@ INVALID_CASES = [
     # webhook_url
     *[
         pytest.param({"webhook_url": bad}, "webhook_url", URL_RULE, id=f"webhook_url-{bad!r}")
-        for bad in (
-            "ftp://hooks.example.com/in",
-            "javascript:alert(1)",
-            "https://",
-            "https:///in",
-            "hooks.example.com/in",
-            "https://hooks.example.com/a b",
-            42,
-        )
+        for bad in ("hooks.example.com/in", "/hooks/in", "https://hooks.example.com/a b", "http://[::1/in", "", 42)
     ],
     # webhook_events
     pytest.param(
@@ -928,7 +916,7 @@ def test_several_invalid_fields_are_all_listed() -> None:
             aspect_ratio="4:3",
             quality="ultra",
             number_of_images=11,
-            input_images=["https://example.com/a.png", "ftp://example.com/b.png"],
+            input_images=["https://example.com/a.png", "b.png"],
             webhook_url="hooks.example.com",
             webhook_events=[],
             idempotency_key=" k",

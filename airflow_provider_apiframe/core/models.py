@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import enum
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
+from rfc3986_validator import validate_rfc3986
 
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
 
@@ -24,14 +24,10 @@ GPT_IMAGE_2_MODEL = "gpt-image-2"
 PROMPT_MAX_LENGTH = 2000
 
 
-def _http_url(value: str) -> str:
-    try:
-        parts = urlsplit(value)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        valid = False
-    if not valid or any(c.isspace() for c in value):
-        raise ValueError("must be an absolute http:// or https:// URL")
+def _uri(value: str) -> str:
+    # The contract's "format: uri", checked by the same RFC 3986 validator its schema checkers use.
+    if not validate_rfc3986(value, rule="URI"):
+        raise ValueError("must be an absolute URI such as https://example.com/image.png")
     return value
 
 
@@ -47,7 +43,7 @@ def _no_bool(value: Any) -> Any:
 
 
 Prompt = Annotated[str, Field(min_length=1, max_length=PROMPT_MAX_LENGTH)]
-HttpUrl = Annotated[str, AfterValidator(_http_url), WithJsonSchema({"type": "string", "format": "uri"})]
+Uri = Annotated[str, AfterValidator(_uri), WithJsonSchema({"type": "string", "format": "uri"})]
 WebhookEvent = Literal["progress", "completed", "failed"]
 
 
@@ -76,7 +72,7 @@ class GptImageParams(_Request):
     number_of_images: Annotated[int, Field(ge=1, le=10), BeforeValidator(_no_bool)] | None = None
     output_format: Literal["png", "jpeg", "webp"] | None = None
     input_fidelity: Literal["low", "high"] | None = None
-    input_images: Annotated[list[HttpUrl], BeforeValidator(_one_or_many)] | None = None
+    input_images: Annotated[list[Uri], BeforeValidator(_one_or_many)] | None = None
 
 
 class GptImage2Params(_Request):
@@ -90,13 +86,13 @@ class GptImage2Params(_Request):
     moderation: Literal["auto", "low"] | None = None
     number_of_images: Annotated[int, Field(ge=1, le=10), BeforeValidator(_no_bool)] | None = None
     output_format: Literal["png", "jpeg", "webp"] | None = None
-    input_images: Annotated[list[HttpUrl], BeforeValidator(_one_or_many)] | None = None
+    input_images: Annotated[list[Uri], BeforeValidator(_one_or_many)] | None = None
 
 
 class JobOptions(_Request):
     """What every job-creating request carries besides its model's parameters."""
 
-    webhook_url: HttpUrl | None = None
+    webhook_url: Uri | None = None
     webhook_events: (
         Annotated[list[WebhookEvent], BeforeValidator(_one_or_many), Field(min_length=1)] | None
     ) = None
@@ -291,7 +287,7 @@ def _allowed(schema: dict[str, Any]) -> str:
     if "minimum" in option or "maximum" in option:
         return f"an integer from {option.get('minimum', '-inf')} to {option.get('maximum', 'inf')}"
     if option.get("format") == "uri":
-        return "an absolute http(s) URL"
+        return "an absolute URI (https://...)"
     if "maxLength" in option:
         return f"a string of {option.get('minLength', 0)} to {option['maxLength']} characters"
     return ""

@@ -62,6 +62,29 @@ class JobResultMixin:
         """The hook for :attr:`apiframe_conn_id`."""
         return ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
 
+    def output_target(self) -> ObjectStoragePath | None:
+        """
+        Return where the result images go, checked.
+
+        Called before a job is submitted, so that a bad path never costs a job.
+        """
+        if not self.output_path:
+            return None
+        try:
+            target = as_storage_path(self.output_path, self.output_conn_id)
+            target.fs  # noqa: B018 - resolves the filesystem: a scheme without one fails here
+        except (TypeError, ValueError) as exc:
+            raise ApiframeInvalidParamsError(
+                [
+                    (
+                        "output_path",
+                        f"got {self.output_path!r} ({exc}); allowed: a local folder, a file:// URL or an "
+                        "ObjectStoragePath whose filesystem is installed (s3://, gs://...)",
+                    )
+                ]
+            ) from None
+        return target
+
     def defer_until_done(self, job_id: str, *, deadline: float, poll_interval: float) -> NoReturn:
         """
         Free the worker: the trigger polls the job and resumes the task in :meth:`execute_complete`.
@@ -94,8 +117,7 @@ class JobResultMixin:
         """
         result = completed_result(job)
         result["files"] = []
-        if self.output_path:
-            target = as_storage_path(self.output_path, self.output_conn_id)
+        if (target := self.output_target()) is not None:
             result["files"] = save_images(self.hook, job.id, result["images"], target)
         self.first_image_url = result["images"][0]
         self._emit_asset_events(job, result, context)
@@ -201,7 +223,8 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, upload local inputs, submit, then wait (deferred or not) and return the result."""
         deadline = time.time() + self.timeout
-        with _fail_fast_on_bad_input():
+        with fail_fast_on_bad_input():
+            self.output_target()
             values, local_images = self._stage_inputs(self.request_values())
             call = self.build_call(values)
             job = self._submit(call, local_images, context, deadline)
@@ -288,7 +311,7 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
 
 
 @contextmanager
-def _fail_fast_on_bad_input() -> Iterator[None]:
+def fail_fast_on_bad_input() -> Iterator[None]:
     """Bad input cannot get better by retrying: fail the task without retries."""
     try:
         yield

@@ -11,9 +11,9 @@ from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 
 from airflow_provider_apiframe._compat import AirflowSensorTimeout
 from airflow_provider_apiframe.core.errors import ApiframeJobTimeoutError
-from airflow_provider_apiframe.core.jobs import is_terminal
+from airflow_provider_apiframe.core.jobs import check_job_id, is_terminal
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
-from airflow_provider_apiframe.operators.base import JobResultMixin
+from airflow_provider_apiframe.operators.base import JobResultMixin, fail_fast_on_bad_input
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -60,6 +60,9 @@ class ApiframeJobSensor(JobResultMixin, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Check the job once; defer to the trigger if it is still running (deferrable mode)."""
+        with fail_fast_on_bad_input():
+            check_job_id(self.job_id)
+            self.output_target()
         if not self.deferrable:
             return super().execute(context)
         deadline = time.time() + self.timeout
