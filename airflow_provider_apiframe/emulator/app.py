@@ -58,7 +58,14 @@ def create_app(state: EmulatorState) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if state.config.state_file:
+            state.load(state.config.state_file)
+            for job in state.jobs.values():
+                if not job.settled:
+                    schedule(job, job.links)
         yield
+        if state.config.state_file:
+            state.save(state.config.state_file)
         await http.aclose()
 
     app = FastAPI(
@@ -128,7 +135,8 @@ def create_app(state: EmulatorState) -> ASGIApp:
                 return _error(400, str(exc))
             if idempotency_key:
                 state.remember(key, idempotency_key, job)
-            schedule(job, base_url(request))
+            job.links = base_url(request)
+            schedule(job, job.links)
             return JSONResponse({"jobId": job.id, "status": "QUEUED"}, status_code=202)
 
         return submit
@@ -379,6 +387,14 @@ def create_app(state: EmulatorState) -> ASGIApp:
     async def admin_credits(request: Request) -> Response:
         state.credits = int((await request.json())["credits"])
         return JSONResponse({"credits": state.credits})
+
+    @app.get("/_emulator/jobs")
+    async def admin_jobs() -> Response:
+        return JSONResponse(state.describe_jobs())
+
+    @app.get("/_emulator/requests")
+    async def admin_requests() -> Response:
+        return JSONResponse([list(request) for request in state.requests])
 
     @app.get("/_emulator/webhooks")
     async def admin_webhooks() -> Response:

@@ -34,6 +34,8 @@ class EmulatorConfig:
     :param seed: Seed for the timing jitter (reproducible runs).
     :param large_image_side: Side in pixels of the ``large-result`` outcome's noise PNG (about
         ``3 * side**2`` bytes).
+    :param state_file: Keep jobs, keys, the ledger and uploads across restarts: read at start,
+        written at a graceful stop (a killed emulator forgets what happened since it started).
     """
 
     api_keys: tuple[str, ...] = (EMULATOR_API_KEY,)
@@ -50,6 +52,7 @@ class EmulatorConfig:
     public_url: str | None = None
     seed: int | None = None
     large_image_side: int = 6000
+    state_file: str | None = None
 
 
 def load_spec(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:

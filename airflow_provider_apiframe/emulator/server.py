@@ -57,15 +57,25 @@ class Emulator:
         self.state.outcomes.append(OutcomeRule(**rule))
 
     @contextmanager
-    def running(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[Emulator]:
+    def running(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+    ) -> Iterator[Emulator]:
         """
         Serve in a background thread until the block ends.
 
         :param host: Interface to listen on.
         :param port: Port; 0 picks a free one.
+        :param ssl_certfile: Serve HTTPS with this certificate (PEM).
+        :param ssl_keyfile: And this private key (PEM).
         """
         port = port or free_port(host)
-        server = uvicorn.Server(_uvicorn_config(self.app, host, port, "warning"))
+        tls = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile} if ssl_certfile else {}
+        server = uvicorn.Server(_uvicorn_config(self.app, host, port, "warning", **tls))
         thread = threading.Thread(target=server.run, name="apiframe-emulator", daemon=True)
         thread.start()
         deadline = time.monotonic() + 20
@@ -73,7 +83,7 @@ class Emulator:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"The Apiframe emulator did not start on {host}:{port}")
             time.sleep(0.01)
-        self.url = f"http://{host}:{port}"
+        self.url = f"{'https' if ssl_certfile else 'http'}://{host}:{port}"
         try:
             yield self
         finally:
@@ -107,8 +117,10 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.05)
 
 
-def _uvicorn_config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+def _uvicorn_config(app: Any, host: str, port: int, log_level: str, **tls: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", **tls
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--public-url", help="base URL for result links (default: as requested)")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--state-file", help="keep jobs, keys and the ledger across (graceful) restarts")
+    parser.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--ssl-keyfile", help="and this private key (PEM)")
     parser.add_argument(
         "--large-image-side",
         type=int,
@@ -151,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         public_url=args.public_url,
         seed=args.seed,
         large_image_side=args.large_image_side,
+        state_file=args.state_file,
     )
     emulator = Emulator(config)
     validation = "the official contract" if config.spec else "built-in rules"
@@ -160,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{validation})",
         flush=True,
     )
-    uvicorn.Server(_uvicorn_config(emulator.app, args.host, args.port, args.log_level)).run()
+    tls = {"ssl_certfile": args.ssl_certfile, "ssl_keyfile": args.ssl_keyfile} if args.ssl_certfile else {}
+    uvicorn.Server(_uvicorn_config(emulator.app, args.host, args.port, args.log_level, **tls)).run()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ webhook sent. Everything here runs on the emulator's event loop thread.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import fnmatch
+import json
+import os
 import random
 import time
 import uuid
@@ -21,7 +24,7 @@ from airflow_provider_apiframe.core.catalog import IMAGE_MODELS, image_inputs_of
 from airflow_provider_apiframe.emulator.config import EmulatorConfig
 from airflow_provider_apiframe.emulator.images import ImageSpec, image_spec
 
-Outcome = Literal["COMPLETED", "FAILED", "CANCELLED", "NEVER"]
+Outcome = Literal["COMPLETED", "FAILED", "CANCELLED", "NEVER", "ARCHIVED"]
 ResultShape = Literal["images", "string", "unknown"]
 CONTENT_POLICY_ERROR = "Your request was rejected by the content policy (emulated)."
 
@@ -63,7 +66,29 @@ class JobRecord:
     settled: bool = False
     completed_at: float | None = None
     webhook_status: str | None = None
+    links: str = ""  # the base URL its result links use
     files: dict[int, bytes] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON (rendered files are not kept: they are drawn again on demand)."""
+        data = dataclasses.asdict(self)
+        data["files"] = {}
+        data["inputs"] = None if self.inputs is None else [base64.b64encode(b).decode() for b in self.inputs]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobRecord:
+        """Rebuild a record saved by :meth:`to_dict`."""
+        inputs = data["inputs"]
+        return cls(
+            **{
+                **data,
+                "images": ImageSpec(**{**data["images"], "size": tuple(data["images"]["size"])}),
+                "input_urls": tuple(data["input_urls"]),
+                "inputs": None if inputs is None else tuple(base64.b64decode(b) for b in inputs),
+                "files": {},
+            }
+        )
 
     @property
     def prompt(self) -> str:
@@ -102,13 +127,21 @@ class OutcomeRule:
 
     :param outcome: ``failed`` (content policy), ``cancelled``, ``never`` (never finishes),
         ``string-result`` (result is one URL string), ``unknown-result`` (result of an unknown
-        shape), ``expired`` (results purged as soon as the job completes) or ``large-result`` (one
-        large PNG of random noise, ``EmulatorConfig.large_image_side`` pixels square).
+        shape), ``expired`` (results purged as soon as the job completes), ``large-result`` (one
+        large PNG of random noise, ``EmulatorConfig.large_image_side`` pixels square) or
+        ``unknown-status`` (ends in a status the contract does not have, ``ARCHIVED``).
     :param prompt_contains: Only jobs whose prompt contains this text.
     """
 
     outcome: Literal[
-        "failed", "cancelled", "never", "string-result", "unknown-result", "expired", "large-result"
+        "failed",
+        "cancelled",
+        "never",
+        "string-result",
+        "unknown-result",
+        "expired",
+        "large-result",
+        "unknown-status",
     ]
     prompt_contains: str | None = None
     times: int | None = 1
@@ -220,6 +253,8 @@ class EmulatorState:
             job.result_shape = "unknown"
         elif outcome == "expired":
             job.expire_at_once = True
+        elif outcome == "unknown-status":
+            job.outcome = "ARCHIVED"
         elif outcome == "large-result":
             side = self.config.large_image_side
             job.images = ImageSpec(count=1, size=(side, side), fmt="png", transparent=False, noise=True)
@@ -378,7 +413,70 @@ class EmulatorState:
         self._buckets[api_key] = (tokens - 1, now)
         return None
 
+    # --- persistence --------------------------------------------------------------------------------
+
+    def save(self, path: str) -> None:
+        """
+        Write what a restart should keep: jobs, idempotency keys, the ledger and uploads.
+
+        :param path: The state file (written atomically).
+        """
+        data = {
+            "credits": self.credits,
+            "reserved": self.reserved,
+            "jobs": [self.jobs[job_id].to_dict() for job_id in self.order],
+            "idempotency": [
+                [api_key, key, job_id, at] for (api_key, key), (job_id, at) in self.idempotency.items()
+            ],
+            "charges": self.charges,
+            "uploads": {k: [base64.b64encode(d).decode(), t, e] for k, (d, t, e) in self.uploads.items()},
+        }
+        with open(f"{path}.tmp", "w") as handle:
+            json.dump(data, handle)
+        os.replace(f"{path}.tmp", path)
+
+    def load(self, path: str) -> None:
+        """
+        Take back what :meth:`save` wrote (nothing if the file does not exist).
+
+        :param path: The state file.
+        """
+        if not os.path.exists(path):
+            return
+        with open(path) as handle:
+            data = json.load(handle)
+        self.credits, self.reserved = data["credits"], data["reserved"]
+        for saved in data["jobs"]:
+            job = JobRecord.from_dict(saved)
+            self.jobs[job.id] = job
+            self.position[job.id] = len(self.order)
+            self.order.append(job.id)
+        self.idempotency = {(a, k): (j, at) for a, k, j, at in data["idempotency"]}
+        self.charges = [(job_id, cost) for job_id, cost in data["charges"]]
+        self.uploads = {k: (base64.b64decode(d), t, e) for k, (d, t, e) in data["uploads"].items()}
+
     # --- inspection --------------------------------------------------------------------------------
+
+    def describe_jobs(self) -> list[dict[str, Any]]:
+        """Every job, oldest first, as tests want to see it (status, cost, whether charged, its keys)."""
+        keys: dict[str, list[str]] = {}
+        for (_, key), (job_id, _) in self.idempotency.items():
+            keys.setdefault(job_id, []).append(key)
+        charged = {job_id for job_id, _ in self.charges}
+        return [
+            {
+                "id": job.id,
+                "model": job.model,
+                "route": job.route,
+                "prompt": job.prompt,
+                "status": self.status(job)[0],
+                "cost": job.cost,
+                "charged": job.id in charged,
+                "idempotencyKeys": keys.get(job.id, []),
+                "inputUrls": list(job.input_urls),
+            }
+            for job in (self.jobs[job_id] for job_id in self.order)
+        ]
 
     def summary(self) -> dict[str, Any]:
         """What tests and people want to know at a glance."""
@@ -389,6 +487,8 @@ class EmulatorState:
         return {
             "credits": self.credits,
             "charges": [{"jobId": job_id, "credits": cost} for job_id, cost in self.charges],
+            "idempotencyKeys": len(self.idempotency),
+            "uploads": len(self.uploads),
             "jobs": len(self.jobs),
             "jobsByStatus": by_status,
             "requests": len(self.requests),
