@@ -841,7 +841,14 @@ INVALID_CASES = [
     # webhook_url
     *[
         pytest.param({"webhook_url": bad}, "webhook_url", URL_RULE, id=f"webhook_url-{bad!r}")
-        for bad in ("hooks.example.com/in", "/hooks/in", "https://hooks.example.com/a b", "http://[::1/in", "", 42)
+        for bad in (
+            "hooks.example.com/in",
+            "/hooks/in",
+            "https://hooks.example.com/a b",
+            "http://[::1/in",
+            "",
+            42,
+        )
     ],
     # webhook_events
     pytest.param(
