@@ -357,7 +357,7 @@ def test_defers_to_the_trigger_after_pushing_the_job_id(connection: str, request
     assert before + 600 <= trigger.deadline <= after + 600
     assert deferred.method_name == "execute_complete"
     assert deferred.timeout is None
-    assert not deferred.kwargs
+    assert deferred.kwargs == {"deferred_on_try": 1}, "the try that deferred goes with the deferral"
     # The push happened before TaskDeferred propagated, i.e. before deferring.
     assert ti.pushed == [("job_id", "job-1")]
     assert len(api.posts) == 1
@@ -1002,3 +1002,24 @@ async def test_round_trip_through_the_trigger_and_a_timeout_then_clear(
     assert [job for job, _ in state.charges] == [job_id]
     assert len(state.jobs) == 1
     assert API_KEY not in json.dumps(events) + json.dumps(result)
+
+
+async def test_a_retry_handed_the_previous_tries_event_starts_over(
+    emulator: Any, use_connection: Any
+) -> None:
+    """Airflow 3.1.0 resumes a retry with the failed try's event (apache/airflow#56704)."""
+    use_connection(emulator.url)
+    emulator.config.job_seconds = 0.3
+    ti = FakeTI()
+    deferred = defer(make_op(poll_interval=0.05), ti)
+    stale = {"status": "error", "job_id": deferred.trigger.job_id, "message": "HTTP 404: Job not found"}
+    with pytest.raises(ApiframeError, match="Job not found"):
+        make_op().execute_complete({"ti": ti}, stale, **deferred.kwargs)  # type: ignore[arg-type]
+
+    # The retry is resumed with the stale event: it starts over (re-attaching to the same job).
+    retry = ti.retry()
+    with pytest.raises(TaskDeferred) as again:
+        make_op(poll_interval=0.05).execute_complete({"ti": retry}, stale, **deferred.kwargs)  # type: ignore[arg-type]
+    assert again.value.trigger.job_id == deferred.trigger.job_id
+    assert again.value.kwargs == {"deferred_on_try": 2}
+    assert len(emulator.state.jobs) == 1, "one job, re-attached to"

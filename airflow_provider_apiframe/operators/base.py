@@ -85,22 +85,46 @@ class JobResultMixin:
             ) from None
         return target
 
-    def defer_until_done(self, job_id: str, *, deadline: float, poll_interval: float) -> NoReturn:
+    def defer_until_done(
+        self, job_id: str, *, deadline: float, poll_interval: float, context: Context
+    ) -> NoReturn:
         """
         Free the worker: the trigger polls the job and resumes the task in :meth:`execute_complete`.
 
         :param job_id: The job.
         :param deadline: Wall-clock time at which the trigger gives up with a timeout event.
         :param poll_interval: Longest wait between two polls, in seconds.
+        :param context: The task's context (its try number goes with the deferral).
         """
         trigger = ApiframeJobTrigger(
             job_id, deadline=deadline, apiframe_conn_id=self.apiframe_conn_id, poll_interval=poll_interval
         )
         # No framework timeout: the trigger enforces the deadline with a clean timeout event.
-        cast("BaseOperator", self).defer(trigger=trigger, method_name="execute_complete", timeout=None)
+        cast("BaseOperator", self).defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            kwargs={"deferred_on_try": context["ti"].try_number},
+            timeout=None,
+        )
 
-    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
-        """Resume after the trigger fired: return the result, or fail with the trigger's reason."""
+    def execute_complete(
+        self, context: Context, event: Any = None, deferred_on_try: int | None = None
+    ) -> dict[str, Any]:
+        """
+        Resume after the trigger fired: return the result, or fail with the trigger's reason.
+
+        :param event: The trigger's event.
+        :param deferred_on_try: The try that deferred. Airflow 3.1.0 resumes a *retry* with the
+            previous try's event (apache/airflow#56704, fixed in 3.1.1); such a retry starts over.
+        """
+        if deferred_on_try is not None and context["ti"].try_number != deferred_on_try:
+            cast("BaseOperator", self).log.warning(
+                "Try %s was handed the event of try %s (an Airflow 3.1.0 bug, apache/airflow#56704); "
+                "starting this try over instead.",
+                context["ti"].try_number,
+                deferred_on_try,
+            )
+            return cast("dict[str, Any]", cast("BaseOperator", self).execute(context))
         parsed = JobEvent.parse(event)
         if parsed.job is not None:
             return self.finish(Job.model_validate(parsed.job), context)
@@ -234,7 +258,9 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
         if not self.wait_for_completion:
             return {**job_result(job), "files": []}
         if self.deferrable:
-            self.defer_until_done(job.id, deadline=deadline, poll_interval=self.poll_interval)
+            self.defer_until_done(
+                job.id, deadline=deadline, poll_interval=self.poll_interval, context=context
+            )
         job = self.hook.wait_for_job(
             job.id, timeout=deadline - time.time(), poll_interval=self.poll_interval, poll_now=False
         )
@@ -261,6 +287,23 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
         if problems:
             raise ApiframeInvalidParamsError(problems)
         return staged, local
+
+    def _status_after_submitting(
+        self, accepted: JobAccepted, call: ApiCall[JobAccepted], deadline: float
+    ) -> Job:
+        """Read the job once; in an outage, carry on from the submission's answer (the wait rides it out)."""
+        try:
+            return self.hook.get_job(accepted.job_id, deadline=deadline)
+        except ApiframeError as exc:
+            if not exc.transient:
+                raise
+            self.log.warning(
+                "Could not read Apiframe job %s right after submitting it (%s); waiting for it anyway.",
+                accepted.job_id,
+                exc,
+            )
+            model = (call.json or {}).get("model", "")
+            return Job.model_validate({"id": accepted.job_id, "status": accepted.status, "model": model})
 
     def _submit(
         self,
@@ -294,7 +337,7 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
             accepted = self.hook.submit_image_generation(
                 dataclasses.replace(call, idempotency_key=key), deadline=deadline
             )
-            job = self.hook.get_job(accepted.job_id, deadline=deadline)
+            job = self._status_after_submitting(accepted, call, deadline)
             if job.known_status in _REFUSED and n < keys_spent_before:
                 self.log.info(
                     "Apiframe job %s (key %s) ended %s without charge; submitting a new job, next key.",

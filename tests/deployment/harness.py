@@ -1,0 +1,386 @@
+"""
+A real Airflow 3 deployment on loopback, for the reliability tests.
+
+PostgreSQL (the Debian server, started here as its own user), then Airflow's api-server, scheduler,
+dag-processor and triggerer(s) with the LocalExecutor, each its own process group so that a test
+can kill one with SIGKILL as a crash would, and the Apiframe emulator as a process of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+from airflow_provider_apiframe.emulator import free_port, wait_until_up
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = Path(os.environ.get("APIFRAME_OPENAPI_SPEC", ROOT.parent / "shared" / "apiframe-openapi.json"))
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(every)
+
+
+def _postgres_bin(name: str) -> str:
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))[::-1]), None
+    )
+    if found is None:
+        raise RuntimeError("PostgreSQL's server is not installed (Debian: apt-get install postgresql)")
+    return found
+
+
+class Postgres:
+    """A throwaway PostgreSQL server (run as the ``postgres`` user when the tests run as root)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="apiframe-pg-"))
+        self.port = free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            user = pwd.getpwnam("postgres")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/airflow"
+
+    def start(self) -> None:
+        data = self.dir / "data"
+        run = [
+            *self.as_user,
+            _postgres_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ]
+        subprocess.run(run, check=True, capture_output=True)
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        )
+        subprocess.run(
+            [
+                *self.as_user,
+                _postgres_bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(self.dir / "log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        admin = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+        try:
+            admin.cursor().execute("CREATE DATABASE airflow")
+        finally:
+            admin.close()
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Run a query against Airflow's metadata database."""
+        db = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="airflow")
+        try:
+            cursor = db.cursor()
+            cursor.execute(sql, args)
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            db.close()
+
+    def dump(self) -> str:
+        """All of Airflow's metadata database, as SQL text."""
+        return subprocess.run(
+            [
+                _postgres_bin("pg_dump"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "--data-only",
+                "airflow",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.as_user, _postgres_bin("pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class EmulatorProcess:
+    """The Apiframe emulator as its own process on a fixed port, restartable like a real server."""
+
+    def __init__(self, api_key: str, workdir: Path) -> None:
+        self.api_key = api_key
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self, *, job_seconds: float = 8.0, state_file: Path | None = None) -> None:
+        command = [
+            sys.executable, "-m", "airflow_provider_apiframe.emulator", "--port", str(self.port),
+            "--api-key", self.api_key, "--job-seconds", str(job_seconds), "--jitter", "0.1",
+            "--log-level", "warning",
+        ]  # fmt: skip
+        if SPEC.is_file():
+            command += ["--spec", str(SPEC)]
+        if state_file is not None:
+            command += ["--state-file", str(state_file)]
+        self.starts += 1
+        log = (self.workdir / f"emulator-{self.starts}.log").open("wb")
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until_up(self.url)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+                raise AssertionError(f"the emulator ignored signal {sig} for 30 s") from None
+        self.process = None
+
+    def admin(self, path: str, body: Any = None, method: str | None = None) -> Any:
+        """Call an ``/_emulator/...`` route (state, jobs, requests, faults, outcomes, rules)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{path}", data=data, method=method or ("POST" if data else "GET"),
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+
+class Deployment:
+    """Airflow's components as processes against one metadata database and one emulator."""
+
+    def __init__(
+        self, workdir: Path, postgres: Postgres, emulator: EmulatorProcess, dags: list[Path]
+    ) -> None:
+        self.workdir = workdir
+        self.postgres = postgres
+        self.emulator = emulator
+        self.home = workdir / "airflow-home"
+        self.images = workdir / "images"
+        self.dags = workdir / "dags"
+        self.dags.mkdir(parents=True)
+        for source in dags:
+            shutil.copy(source, self.dags / source.name)
+        if (ROOT / "example_dags" / "inputs").is_dir():
+            shutil.copytree(ROOT / "example_dags" / "inputs", self.dags / "inputs")
+        self.api_port = free_port()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        connection = {
+            "conn_type": "apiframe",
+            "password": emulator.api_key,
+            "host": emulator.url,
+            "extra": {"timeout": 3, "max_retries": 3},
+        }
+        self.env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url,
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.api_port),
+            "AIRFLOW__API__SECRET_KEY": "deployment-test-secret",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "deployment-test-jwt-secret",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "8",
+            "AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": "2",
+            "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(connection),
+            "APIFRAME_EXAMPLE_OUTPUT": str(self.images),
+        }
+        self.env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+
+    def airflow(self, *args: str, check: bool = True) -> str:
+        """Run an ``airflow`` command against this deployment; return its output."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"airflow {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
+        return proc.stdout
+
+    def start(self, component: str, name: str | None = None) -> None:
+        """Start ``airflow <component>`` in its own process group, logging to ``<name>.log``."""
+        name = name or component
+        log = (self.workdir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "airflow", component], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill a component and every process it started, as a crash would (SIGKILL by default)."""
+        process = self.processes.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        process.wait(30)
+
+    def up(self) -> None:
+        """Migrate the database and start the api-server, scheduler, dag-processor and a triggerer."""
+        self.airflow("db", "migrate")
+        for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
+            self.start(component)
+        wait_for("the api-server", self._api_is_up, timeout=120)
+        dag_ids = [path.stem for path in self.dags.glob("*.py")]
+        wait_for(f"the DAGs {dag_ids} to be parsed", lambda: self.parsed(dag_ids), timeout=180)
+
+    def _api_is_up(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    def live_triggerers(self) -> list[int]:
+        """Job ids of the triggerers whose heartbeat is fresh."""
+        rows = self.postgres.query(
+            "SELECT id FROM job WHERE job_type = 'TriggererJob' AND state = 'running' "
+            "AND latest_heartbeat > now() - interval '5 seconds'"
+        )
+        return sorted(job_id for (job_id,) in rows)
+
+    def parsed(self, files: list[str]) -> bool:
+        """Whether every DAG file has been parsed into the database."""
+        rows = self.postgres.query("SELECT fileloc FROM dag WHERE is_stale IS NOT TRUE")
+        seen = {Path(fileloc).stem for (fileloc,) in rows}
+        return set(files) <= seen
+
+    def trigger(self, dag_id: str, run_id: str) -> str:
+        """Trigger a DAG run now."""
+        self.airflow("dags", "trigger", dag_id, "--run-id", run_id)
+        return run_id
+
+    def run_state(self, dag_id: str, run_id: str) -> str | None:
+        rows = self.postgres.query(
+            "SELECT state FROM dag_run WHERE dag_id = %s AND run_id = %s", dag_id, run_id
+        )
+        return rows[0][0] if rows else None
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        """Wait until the run ends; return its state."""
+        return str(
+            wait_for(
+                f"{dag_id} {run_id} to end",
+                lambda: state if (state := self.run_state(dag_id, run_id)) in ("success", "failed") else None,
+                timeout,
+            )
+        )
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[tuple[str, int], tuple[str, int]]:
+        """``(task_id, map_index) -> (state, try_number)`` for every task instance of a run."""
+        rows = self.postgres.query(
+            "SELECT task_id, map_index, state, try_number FROM task_instance "
+            "WHERE dag_id = %s AND run_id = %s",
+            dag_id,
+            run_id,
+        )
+        return {(task, index): (state, tries) for task, index, state, tries in rows}
+
+    def results(self, dag_id: str, run_id: str) -> dict[tuple[str, int], Any]:
+        """The XCom return values of a run."""
+        rows = self.postgres.query(
+            "SELECT task_id, map_index, value FROM xcom "
+            "WHERE dag_id = %s AND run_id = %s AND key = 'return_value'",
+            dag_id,
+            run_id,
+        )
+        return {
+            (task, index): value if not isinstance(value, str) else json.loads(value)
+            for task, index, value in rows
+        }
+
+    def count(self, dag_id: str, run_id: str, state: str) -> int:
+        return sum(1 for s, _ in self.task_instances(dag_id, run_id).values() if s == state)
+
+    def logs(self) -> str:
+        """Every log this deployment wrote: components' output, task and trigger logs."""
+        texts = [p.read_text(errors="replace") for p in self.workdir.glob("*.log")]
+        texts += [p.read_text(errors="replace") for p in (self.home / "logs").rglob("*") if p.is_file()]
+        return "\n".join(texts)
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """Every attempt's log of one task, trigger logs included."""
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        return "\n".join(p.read_text(errors="replace") for p in sorted(folder.rglob("*")) if p.is_file())
+
+    def down(self) -> None:
+        for name in list(self.processes):
+            self.kill(name, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def deployment(dags: list[Path], api_key: str) -> Iterator[Deployment]:
+    """PostgreSQL, the emulator, and Airflow's components, all on loopback, torn down at the end."""
+    workdir = Path(tempfile.mkdtemp(prefix="apiframe-deployment-"))
+    postgres = Postgres()
+    postgres.start()
+    emulator = EmulatorProcess(api_key, workdir)
+    emulator.start()
+    airflow = Deployment(workdir, postgres, emulator, dags)
+    try:
+        airflow.up()
+        yield airflow
+    finally:
+        airflow.down()
+        emulator.stop()
+        postgres.stop()
+        if not os.environ.get("APIFRAME_KEEP_DEPLOYMENT"):
+            shutil.rmtree(workdir, ignore_errors=True)
