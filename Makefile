@@ -19,13 +19,23 @@ UV := $(TOOLS)/bin/uv
 VENV := .venvs/airflow-$(AIRFLOW_VERSION)
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint postgres clean
 
 demo: $(VENV)/.installed
 	$(BIN)/python scripts/demo.py
 
-test: lint
+test: lint postgres
 	$(BIN)/pytest
+
+# The deployment tests (tests/deployment) run Airflow on a PostgreSQL server they start themselves;
+# they need its binaries (initdb, pg_ctl), from the Debian packages when missing.
+postgres:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "==> Installing the PostgreSQL server (Debian packages) for the deployment tests"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	fi
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

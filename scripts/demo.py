@@ -7,7 +7,11 @@ deferrable path: every task defers and its trigger polls, then saves its images 
 ``out/demo/``), prints a table and stops the emulator.
 
 Environment: ``APIFRAME_API_KEY`` (use the real API; costs credits), ``APIFRAME_BASE_URL`` (another
-endpoint), ``APIFRAME_DEMO_JOB_SECONDS`` (emulated job time, default 4).
+endpoint), ``APIFRAME_DEMO_JOB_SECONDS`` (emulated job time, default 4),
+``APIFRAME_DEMO_EMULATOR_KEY`` (the key the emulator accepts; random by default).
+
+Before the summary it checks that the key appears in no log, no output file and nowhere in Airflow's
+database.
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ def api() -> Any:
         step(1, f"Using the Apiframe API at {base_url} (APIFRAME_API_KEY is set; this costs credits)")
         yield base_url, key, "the Apiframe API"
         return
-    key = f"afk_demo_{secrets.token_hex(12)}"  # a fresh key the emulator accepts; never printed
+    # A fresh key the emulator accepts (CI passes its own, to look for it in this script's output).
+    key = os.environ.get("APIFRAME_DEMO_EMULATOR_KEY") or f"afk_demo_{secrets.token_hex(12)}"
     port = free_port()
     job_seconds = os.environ.get("APIFRAME_DEMO_JOB_SECONDS", "4")
     command = [
@@ -139,6 +144,21 @@ def check_images(found: dict[str, dict[str, Any]]) -> dict[str, list[Path]]:
     return files
 
 
+def check_key_absent(key: str, home: Path) -> str:
+    """Fail if the key is in any log or output file of the run, or anywhere in Airflow's database."""
+    texts = {
+        p: p.read_bytes()
+        for p in [*OUT.rglob("*.log"), *home.rglob("*")]
+        if p.is_file() and p.suffix != ".db"
+    }
+    with sqlite3.connect(home / "airflow.db") as db:
+        texts[home / "airflow.db"] = "\n".join(db.iterdump()).encode()
+    leaks = [str(path) for path, text in texts.items() if key.encode() in text]
+    if leaks:
+        raise SystemExit(f"The API key appears in: {', '.join(leaks)}")
+    return f"The API key appears in none of {len(texts)} logs and files, Airflow's database included."
+
+
 def main() -> int:
     shutil.rmtree(DEMO, ignore_errors=True)
     DEMO.mkdir(parents=True)
@@ -171,6 +191,7 @@ def main() -> int:
         step(4, f"Checking the images the tasks saved in {DEMO.relative_to(ROOT)}/")
         found = results(env, run_id)
         files = check_images(found)
+        key_check = check_key_absent(key, home)
     step(5, "Summary")
     rows = [
         (
@@ -188,6 +209,7 @@ def main() -> int:
         print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
     folders = sorted({str(p.parent.relative_to(ROOT)) for paths in files.values() for p in paths})
     print(f"\n{sum(len(f) for f in files.values())} images in {', '.join(folders)}/")
+    print(key_check)
     return 0
 
 
