@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -747,3 +748,32 @@ def test_command_starts_and_answers() -> None:
         assert f"Apiframe emulator on {url}" in outputs[how], outputs[how]
         assert "the official contract" in outputs[how]
         assert process.returncode is not None
+
+
+def test_held_jobs_stay_queued_until_released_then_run_their_full_time(
+    emulator: Emulator, client: httpx.Client
+) -> None:
+    emulator.config.job_seconds = 0.4
+    assert client.post("/_emulator/hold").status_code == 200
+    job_id = client.post("/v2/images/generate", json={"model": "gpt-image-1.5", "prompt": "held"}).json()[
+        "jobId"
+    ]
+    time.sleep(0.6)  # longer than the job takes
+    assert client.get(f"/v2/jobs/{job_id}").json()["status"] == "QUEUED"
+
+    released_at = time.time()
+    assert client.post("/_emulator/release").json() == {"released": 1}
+    time.sleep(0.7)
+    job = client.get(f"/v2/jobs/{job_id}").json()
+    assert job["status"] == "COMPLETED"
+    completed = datetime.fromisoformat(job["completedAt"].replace("Z", "+00:00")).timestamp()
+    assert completed >= released_at + 0.3, "it ran after its release, for about its time"
+    assert [charged for charged, _ in emulator.state.charges] == [job_id]
+    assert emulator.state.summary()["requestsByRoute"]["GET /v2/jobs/{id}"] == 2
+
+
+def test_a_late_fault_makes_the_job_but_holds_the_answer(emulator: Emulator) -> None:
+    emulator.inject(action="late", method="POST", path="/v2/images/generate", delay=1.0)
+    with client_for(emulator) as client, pytest.raises(httpx.ReadTimeout):
+        client.post("/v2/images/generate", json={"model": "gpt-image-1.5", "prompt": "late"}, timeout=0.3)
+    assert len(emulator.state.jobs) == 1, "the job exists although its client never heard of it"

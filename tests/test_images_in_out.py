@@ -18,6 +18,7 @@ from PIL import Image
 
 from airflow_provider_apiframe import storage
 from airflow_provider_apiframe._compat import AirflowFailException
+from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeJobError
 from airflow_provider_apiframe.core.models import Job
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
@@ -763,6 +764,28 @@ def test_an_asset_outlet_gets_the_job_and_its_files_in_its_extra(api: Any, tmp_p
         "files": [f["path"] for f in result["files"]],
     }
     assert events[asset].added == []
+
+
+def test_a_job_from_the_triggerers_pages_is_read_whole_for_its_asset_prompt(api: Any, tmp_path: Path) -> None:
+    """Job pages carry no ``input``: the worker reads the job once, only because an Asset needs it."""
+    from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
+    from airflow_provider_apiframe.triggers.job import JobEvent
+
+    job_id = ApiframeHook().submit_image_generation(calls.generate_gpt_image(prompt="a fox at dawn")).job_id
+    ApiframeHook().wait_for_job(job_id, timeout=10, poll_interval=0.05)
+    (listed,) = [j for j in ApiframeHook().list_jobs(limit=5).jobs if j.id == job_id]
+    assert listed.input is None
+    events, asset = FakeOutletEvents(), Asset(f"file://{tmp_path}/")
+    api.state.requests.clear()
+
+    op = gpt(prompt="a fox at dawn", output_path=tmp_path, outlets=[asset])
+    event = JobEvent.for_job(listed).model_dump(mode="json")
+    op.execute_complete({"ti": FakeTI(), "outlet_events": events}, event)  # type: ignore[arg-type]
+
+    assert events[asset].extra["prompt"] == "a fox at dawn"
+    assert [p for m, p, _ in api.state.requests if m == "GET" and p.startswith("/v2/jobs/")] == [
+        f"/v2/jobs/{job_id}"
+    ]
 
 
 def test_both_outlets_together_and_no_outlets_need_no_outlet_events(api: Any, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from airflow_provider_apiframe.core.models import (
     JobAccepted,
     JobList,
     JobOptions,
+    JobPage,
     Me,
     PromptedJobOptions,
     Upload,
@@ -244,6 +245,15 @@ def list_jobs(
         "search": search,
     }
     return ApiCall("GET", "/v2/jobs", JobList, params={k: v for k, v in query.items() if v is not None})
+
+
+def scan_jobs(*, cursor: str | None = None) -> ApiCall[JobPage]:
+    """
+    Build ``GET /v2/jobs`` for the largest page (100), its jobs left as read: for scanning statuses.
+
+    :param cursor: ``nextCursor`` of the previous page.
+    """
+    return ApiCall("GET", "/v2/jobs", JobPage, params=list_jobs(limit=100, cursor=cursor).params)
 
 
 def get_me() -> ApiCall[Me]:

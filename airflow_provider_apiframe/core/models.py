@@ -188,6 +188,14 @@ class JobList(_Response):
     has_more: bool = Field(default=False, alias="hasMore")
 
 
+class JobPage(_Response):
+    """A page of ``GET /v2/jobs`` with its jobs left as read, for scanning many statuses cheaply."""
+
+    jobs: list[dict[str, Any]]
+    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    has_more: bool = Field(default=False, alias="hasMore")
+
+
 class Team(_Response):
     """The caller's team and its credit balance."""
 

@@ -7,6 +7,7 @@ import base64
 import binascii
 import contextlib
 import json
+import math
 import re
 import time
 import uuid
@@ -155,7 +156,7 @@ def create_app(state: EmulatorState) -> ASGIApp:
             halfway = (job.processing_at + (job.finishes_at or job.processing_at)) / 2
             for moment in (job.processing_at, halfway):
                 _at(moment, lambda: spawn(deliver(job, "progress", links)))
-        if job.finishes_at is not None:
+        if job.finishes_at is not None and math.isfinite(job.finishes_at):  # held jobs: at release
             _at(job.finishes_at, lambda: end(job, links))
 
     def end(job: JobRecord, links: str) -> None:
@@ -383,6 +384,19 @@ def create_app(state: EmulatorState) -> ASGIApp:
         state.outcomes.clear()
         return JSONResponse({})
 
+    @app.post("/_emulator/hold")
+    async def admin_hold() -> Response:
+        state.hold()
+        return JSONResponse({"holding": True})
+
+    @app.post("/_emulator/release")
+    async def admin_release() -> Response:
+        released = state.release()
+        for job in released:  # they end (charge, terminal webhook) from now on
+            if job.finishes_at is not None:
+                _at(job.finishes_at, lambda job=job: end(job, job.links))
+        return JSONResponse({"released": len(released)})
+
     @app.put("/_emulator/credits")
     async def admin_credits(request: Request) -> Response:
         state.credits = int((await request.json())["credits"])
@@ -439,6 +453,9 @@ class FaultMiddleware:
                 if rule is not None:
                     if rule.action == "slow":
                         await asyncio.sleep(rule.delay)
+                    elif rule.action == "late":
+                        await self.app(scope, receive, _held(send_with_id, rule.delay))
+                        return
                     else:
                         await _answer_with_fault(rule, send_with_id)
                         return
@@ -448,7 +465,18 @@ class FaultMiddleware:
                     return
             await self.app(scope, receive, send_with_id)
         finally:
-            self.state.requests.append((method, path, status_seen[0]))
+            self.state.count_request(method, path, status_seen[0])
+
+
+def _held(send: Send, delay: float) -> Send:
+    """``send``, holding the answer ``delay`` seconds before it starts."""
+
+    async def held(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(delay)
+        await send(message)
+
+    return held
 
 
 async def _answer_with_fault(rule: FaultRule, send: Send) -> None:

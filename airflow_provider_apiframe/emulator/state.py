@@ -12,11 +12,12 @@ import base64
 import dataclasses
 import fnmatch
 import json
+import math
 import os
 import random
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -102,11 +103,13 @@ class FaultRule:
     Answer matching requests with a fault, ``times`` times (``None``: until cleared).
 
     :param action: ``status`` (``status`` code, with ``retry_after`` for 429), ``drop`` (cut the
-        connection mid-response), ``slow`` (wait ``delay`` seconds, then answer normally) or
-        ``malformed`` (``200`` with a body that is not JSON).
+        connection mid-response), ``slow`` (wait ``delay`` seconds, then answer normally), ``late``
+        (handle the request at once, then hold its answer ``delay`` seconds: a job is created
+        and paid for while its client still waits) or ``malformed`` (``200`` with a body that is
+        not JSON).
     """
 
-    action: Literal["status", "drop", "slow", "malformed"]
+    action: Literal["status", "drop", "slow", "late", "malformed"]
     method: str | None = None
     path: str = "/v2/*"
     status: int = 503
@@ -167,9 +170,35 @@ class EmulatorState:
         self.faults: list[FaultRule] = []
         self.outcomes: list[OutcomeRule] = []
         self.requests: deque[tuple[str, str, int]] = deque(maxlen=100_000)  # method, path, status
+        # job id -> when it would have started and ended; see hold()
+        self.held: dict[str, tuple[float, float | None]] | None = None
+        self.requests_by_route: Counter[str] = Counter()  # "GET /v2/jobs/{id}" -> requests, all time
         self.webhooks: deque[dict[str, Any]] = deque(maxlen=10_000)  # deliveries made
         self._random = random.Random(config.seed)
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> tokens, last refill
+
+    def hold(self) -> None:
+        """Keep new jobs QUEUED until :meth:`release` (benchmarks start thousands at one moment)."""
+        self.held = {} if self.held is None else self.held
+
+    def release(self, now: float | None = None) -> list[JobRecord]:
+        """Start every held job now, as if it had just been submitted; stop holding. Returns them."""
+        now = time.time() if now is None else now
+        held, self.held = self.held or {}, None
+        released = []
+        for job_id, (processing_at, finishes_at) in held.items():
+            job = self.jobs[job_id]
+            shift = now - job.created
+            job.processing_at = processing_at + shift
+            job.finishes_at = None if finishes_at is None else finishes_at + shift
+            released.append(job)
+        return released
+
+    def count_request(self, method: str, path: str, status: int) -> None:
+        """Log a request (the last 100,000) and count it by route (all of them)."""
+        self.requests.append((method, path, status))
+        route = "/v2/jobs/{id}" if path.startswith("/v2/jobs/") else path
+        self.requests_by_route[f"{method} {route}"] += 1
 
     # --- jobs -------------------------------------------------------------------------------------
 
@@ -221,6 +250,10 @@ class EmulatorState:
             webhook_status="pending" if _wants_terminal_webhook(body) else None,
         )
         self._apply_outcome(job, outcome or self._next_outcome(job.prompt))
+        if self.held is not None:  # QUEUED until released, then as if submitted at that moment
+            self.held[job.id] = (job.processing_at, job.finishes_at)
+            job.processing_at = math.inf
+            job.finishes_at = None if job.finishes_at is None else math.inf
         if not job.input_urls:
             job.inputs, job.inputs_at = (), now
         if job.outcome == "COMPLETED":
@@ -492,6 +525,7 @@ class EmulatorState:
             "jobs": len(self.jobs),
             "jobsByStatus": by_status,
             "requests": len(self.requests),
+            "requestsByRoute": dict(self.requests_by_route),
             "webhooksDelivered": sum(1 for w in self.webhooks if w.get("delivered")),
         }
 

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseHook
 from pydantic import BaseModel
 
+from airflow_provider_apiframe import shared
 from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.config import ClientConfig, client_config
 from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.core.jobs import JobPoller
+from airflow_provider_apiframe.core.models import Job
 from airflow_provider_apiframe.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_apiframe.transport import AsyncTransport, DownloadedFile, SinkOpener, SyncTransport
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_apiframe.core.calls import ApiCall
-    from airflow_provider_apiframe.core.models import Job, JobAccepted, JobList, Me, Upload
+    from airflow_provider_apiframe.core.models import JobAccepted, JobList, Me, Upload
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -36,7 +38,8 @@ class ApiframeHook(BaseHook):
     ``verify_ssl`` (default true).
 
     Sync methods serve workers over one pooled ``requests`` session; ``a``-prefixed methods serve
-    triggers over one pooled ``httpx.AsyncClient`` per hook (close it with :meth:`aclose`).
+    triggers over one pooled ``httpx.AsyncClient`` shared by every hook of the connection in the
+    event loop (see :mod:`airflow_provider_apiframe.shared`; leave it with :meth:`aclose`).
 
     :param apiframe_conn_id: The Apiframe connection to use.
     """
@@ -49,8 +52,8 @@ class ApiframeHook(BaseHook):
     def __init__(self, apiframe_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.apiframe_conn_id = apiframe_conn_id
-        self._async_transport: AsyncTransport | None = None
-        self._async_transport_lock = asyncio.Lock()
+        self._shared: shared.SharedConnection | None = None
+        self._shared_lock = asyncio.Lock()
 
     # --- connection -> config ------------------------------------------------------------------
 
@@ -179,12 +182,19 @@ class ApiframeHook(BaseHook):
 
     # --- async (triggerer) -------------------------------------------------------------------------
 
+    async def _ashared(self) -> shared.SharedConnection:
+        """The connection's transport and job watcher, shared by every hook in this event loop."""
+        async with self._shared_lock:
+            if self._shared is None:
+                self._shared = await shared.acquire(self.apiframe_conn_id, self._aopen_transport)
+        return self._shared
+
+    async def _aopen_transport(self) -> AsyncTransport:
+        conn = await self.aget_connection(self.apiframe_conn_id)
+        return await AsyncTransport.open(self._config_from(conn), log=self.log)
+
     async def _aget_transport(self) -> AsyncTransport:
-        async with self._async_transport_lock:
-            if self._async_transport is None:
-                conn = await self.aget_connection(self.apiframe_conn_id)
-                self._async_transport = await AsyncTransport.open(self._config_from(conn), log=self.log)
-        return self._async_transport
+        return (await self._ashared()).transport
 
     async def aget_job(self, job_id: str, *, deadline: float | None = None) -> Job:
         """
@@ -194,7 +204,8 @@ class ApiframeHook(BaseHook):
         :param deadline: No retry starts after this wall-clock time.
         """
         transport = await self._aget_transport()
-        return await transport.send(calls.get_job(job_id), retry=transport.config.retry.capped_at(deadline))
+        retry = transport.config.retry.capped_at(deadline)
+        return await transport.send(calls.get_job(job_id), retry=retry, log=self.log)
 
     async def await_for_job(
         self, job_id: str, *, timeout: float, poll_interval: float = 5.0, poll_now: bool = True
@@ -202,37 +213,55 @@ class ApiframeHook(BaseHook):
         """
         :meth:`wait_for_job` without blocking the event loop; for triggers.
 
+        While several jobs of the connection are awaited in this event loop, they are read from
+        shared ``GET /v2/jobs`` pages (see :mod:`airflow_provider_apiframe.shared`); a job is read on
+        its own when the pages do not show it. The pages carry everything of a job but its
+        ``input``.
+
         :param job_id: The job.
         :param timeout: Seconds to wait before raising
             :class:`~airflow_provider_apiframe.core.errors.ApiframeJobTimeoutError`.
         :param poll_interval: Longest wait between polls, in seconds.
         :param poll_now: ``False`` when the status was just read: the first poll waits.
         """
-        transport = await self._aget_transport()
+        connection = await self._ashared()
+        transport = connection.transport
         poller = JobPoller(job_id, timeout=timeout, max_interval=poll_interval, log=self.log)
-        wait: float | None = poller.first_wait(poll_now)
-        while wait is not None:
-            if wait:
-                await asyncio.sleep(wait)
-            try:
-                job = await transport.send(
-                    calls.get_job(job_id), retry=transport.config.retry.until(poller.deadline)
-                )
-            except ApiframeError as exc:
-                raise poller.failed(exc) from None
-            wait = poller.after(job)
+        with connection.watcher.watch(job_id) as sighting:
+            wait: float | None = poller.first_wait(poll_now)
+            while wait is not None:
+                seen: Job | shared.Pending | None = None
+                if connection.watcher.batching:
+                    seen = await sighting.next(wait)
+                elif wait:
+                    await asyncio.sleep(wait)
+                if seen is shared.PENDING and time.time() < poller.deadline:
+                    wait = min(shared.BATCH_CYCLE_SECONDS, poller.deadline - time.time())
+                    continue  # the first round of pages with this job is under way: wait for it
+                if isinstance(seen, Job):
+                    job = seen
+                else:  # the pages do not cover it: read it
+                    try:
+                        job = await transport.send(
+                            calls.get_job(job_id),
+                            retry=transport.config.retry.until(poller.deadline),
+                            log=self.log,
+                        )
+                    except ApiframeError as exc:
+                        raise poller.failed(exc) from None
+                wait = poller.after(job)
         return job
 
     async def aget_me(self) -> Me:
         """Read the caller, its team and the team's credit balance without blocking the event loop."""
         transport = await self._aget_transport()
-        return await transport.send(calls.get_me())
+        return await transport.send(calls.get_me(), log=self.log)
 
     async def aclose(self) -> None:
-        """Close the async transport's pooled connections, if any were opened."""
-        if self._async_transport is not None:
-            await self._async_transport.aclose()
-            self._async_transport = None
+        """Leave the shared async transport; the last hook of the connection to leave closes it."""
+        if self._shared is not None:
+            await shared.release(self.apiframe_conn_id, self._shared)
+            self._shared = None
 
     # --- connection form (Airflow < 3.2 reads it from the hook; later versions from provider info) ---
 

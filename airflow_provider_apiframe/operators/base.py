@@ -159,6 +159,8 @@ class JobResultMixin:
         outlets = getattr(self, "outlets", None) or []
         if not outlets:
             return
+        if job.input is None:  # the triggerer's job pages leave the request out: read the job whole
+            job = self.hook.get_job(job.id)
         prompt = prompt_of(job.input or {})
         extra = {"job_id": job.id, "model": job.model, "prompt": prompt, "credit_cost": job.credit_cost}
         events = context["outlet_events"]
@@ -288,22 +290,20 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
             raise ApiframeInvalidParamsError(problems)
         return staged, local
 
-    def _status_after_submitting(
+    def _job_after_submitting(
         self, accepted: JobAccepted, call: ApiCall[JobAccepted], deadline: float
     ) -> Job:
-        """Read the job once; in an outage, carry on from the submission's answer (the wait rides it out)."""
-        try:
-            return self.hook.get_job(accepted.job_id, deadline=deadline)
-        except ApiframeError as exc:
-            if not exc.transient:
-                raise
-            self.log.warning(
-                "Could not read Apiframe job %s right after submitting it (%s); waiting for it anyway.",
-                accepted.job_id,
-                exc,
-            )
-            model = (call.json or {}).get("model", "")
-            return Job.model_validate({"id": accepted.job_id, "status": accepted.status, "model": model})
+        """
+        Return the job as the submission left it, reading it only if it has ended.
+
+        A new job is QUEUED, as the ``202`` says: nothing to read. A replayed one may have ended:
+        then it is read whole (its result, or its error).
+        """
+        model = (call.json or {}).get("model", "")
+        job = Job.model_validate({"id": accepted.job_id, "status": accepted.status, "model": model})
+        if job.known_status is not None and is_terminal(job):
+            return self.hook.get_job(job.id, deadline=deadline)
+        return job
 
     def _submit(
         self,
@@ -312,7 +312,7 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
         context: Context,
         deadline: float,
     ) -> Job:
-        """Upload local inputs, submit under the task instance's key sequence, check the status once."""
+        """Upload local inputs and submit under the task instance's key sequence."""
         ti = context["ti"]
         # Derived from the request as validated: local inputs count by content, not by upload URL.
         base_key = call.idempotency_key or derive_key(
@@ -337,7 +337,7 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
             accepted = self.hook.submit_image_generation(
                 dataclasses.replace(call, idempotency_key=key), deadline=deadline
             )
-            job = self._status_after_submitting(accepted, call, deadline)
+            job = self._job_after_submitting(accepted, call, deadline)
             if job.known_status in _REFUSED and n < keys_spent_before:
                 self.log.info(
                     "Apiframe job %s (key %s) ended %s without charge; submitting a new job, next key.",

@@ -1,0 +1,292 @@
+"""
+What the triggers of one triggerer share: one pooled client per connection and event loop, one rate
+governor, and batched status reads (``GET /v2/jobs`` pages) with per-job reads as the fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_apiframe import shared
+from airflow_provider_apiframe.core import calls
+from airflow_provider_apiframe.core.config import ClientConfig
+from airflow_provider_apiframe.core.retry import RetryPolicy
+from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
+from airflow_provider_apiframe.transport import AsyncTransport
+from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger
+
+JOB_ID = "0b9e4c38-6f2a-4a0e-9d7c-2f1d6f0e8a11"
+
+
+@pytest.fixture
+def api(emulator: Any, use_connection: Any) -> Any:
+    use_connection(emulator.url)
+    emulator.config.job_seconds = 1.5
+    return emulator
+
+
+def submit_jobs(count: int) -> list[str]:
+    hook = ApiframeHook()
+    return [
+        hook.submit_image_generation(
+            calls.generate_gpt_image(prompt=f"a fox, study {n}", quality="low")
+        ).job_id
+        for n in range(count)
+    ]
+
+
+async def run_triggers(job_ids: list[str], timeout: float = 30) -> list[dict[str, Any]]:
+    """Run one trigger per job concurrently in this event loop, as a triggerer does."""
+
+    async def one(job_id: str) -> list[dict[str, Any]]:
+        trigger = ApiframeJobTrigger(job_id, deadline=time.time() + timeout, poll_interval=2)
+        return [event.payload async for event in trigger.run()]
+
+    results = await asyncio.gather(*(one(job_id) for job_id in job_ids))
+    assert all(len(events) == 1 for events in results), "exactly one event per trigger"
+    return [events[0] for events in results]
+
+
+def reads(api: Any) -> tuple[int, int]:
+    """(``GET /v2/jobs`` pages, ``GET /v2/jobs/{id}`` reads) the emulator served."""
+    gets = [path for method, path, _ in api.state.requests if method == "GET"]
+    return gets.count("/v2/jobs"), sum(path.startswith("/v2/jobs/") for path in gets)
+
+
+# --- one pooled client per connection and event loop --------------------------------------------------
+
+
+async def test_hooks_of_one_connection_share_one_client_closed_by_the_last(api: Any) -> None:
+    hooks = [ApiframeHook() for _ in range(5)]
+    transports = {id(await hook._aget_transport()) for hook in hooks}
+    assert len(transports) == 1, "one client for the connection in this event loop"
+    transport = await hooks[0]._aget_transport()
+
+    for hook in hooks[:-1]:
+        await hook.aclose()
+    assert not transport._client.is_closed, "still in use by the last hook"
+    await hooks[-1].aclose()
+    assert transport._client.is_closed, "closed when the last one left"
+
+    fresh = ApiframeHook()
+    assert await fresh._aget_transport() is not transport, "a later user opens a new one"
+    await fresh.aclose()
+
+
+async def test_each_connection_has_its_own_client(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_APIFRAME_OTHER",
+        f'{{"conn_type": "apiframe", "password": "afk_o", "host": "{api.url}"}}',
+    )
+    default, other = ApiframeHook(), ApiframeHook("apiframe_other")
+    try:
+        assert await default._aget_transport() is not await other._aget_transport()
+    finally:
+        await default.aclose()
+        await other.aclose()
+
+
+async def test_concurrent_first_users_read_the_connection_once(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    real_open = AsyncTransport.open
+
+    async def counting_open(config: ClientConfig, **kwargs: Any) -> AsyncTransport:
+        opened.append(config.base_url)
+        await asyncio.sleep(0.01)  # while this one opens, the others arrive
+        return await real_open(config, **kwargs)
+
+    monkeypatch.setattr(AsyncTransport, "open", counting_open)
+    hooks = [ApiframeHook() for _ in range(20)]
+    transports = await asyncio.gather(*(hook._aget_transport() for hook in hooks))
+    assert len(opened) == 1
+    assert len({id(t) for t in transports}) == 1
+    for hook in hooks:
+        await hook.aclose()
+
+
+async def test_a_failed_open_is_not_kept(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_APIFRAME_DEFAULT", '{"conn_type": "apiframe", "host": "http://127.0.0.1:1"}'
+    )
+    with pytest.raises(Exception, match="no API key"):
+        await ApiframeHook()._aget_transport()
+    assert not shared._SHARED.get(asyncio.get_running_loop()), "nothing half-open is left"
+
+
+# --- one rate governor per connection -----------------------------------------------------------------
+
+
+async def test_a_429_pauses_every_caller_of_the_connection() -> None:
+    served: list[tuple[float, int]] = []
+    started = time.monotonic()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if not served:
+            served.append((time.monotonic() - started, 429))
+            return httpx.Response(429, json={"error": "Slow down"}, headers={"Retry-After": "1"})
+        served.append((time.monotonic() - started, 200))
+        return httpx.Response(200, json={"id": JOB_ID, "status": "QUEUED", "model": "gpt-image-1.5"})
+
+    config = ClientConfig(
+        api_key="afk_x", base_url="https://api.example.test", retry=RetryPolicy(max_attempts=3)
+    )
+    client = httpx.AsyncClient(base_url=config.base_url, transport=httpx.MockTransport(handler))
+    transport = AsyncTransport(config, client)
+    first = asyncio.ensure_future(transport.send(calls.get_job(JOB_ID)))
+    while not served:
+        await asyncio.sleep(0.001)
+    # Others of the connection call while the API has asked for a pause: they wait it out too.
+    others = await asyncio.gather(*(transport.send(calls.get_job(JOB_ID)) for _ in range(10)))
+    await first
+    await transport.aclose()
+
+    assert len(others) == 10
+    (refused_at, _), *answered = served
+    assert all(at - refused_at >= 0.95 for at, status in answered), served
+    assert len(answered) == 11, "nobody else was refused: no thundering herd"
+
+
+# --- batched status reads ------------------------------------------------------------------------------
+
+
+async def test_many_jobs_are_read_with_pages_and_each_ends_once(api: Any) -> None:
+    job_ids = submit_jobs(24)
+    api.state.requests.clear()
+
+    events = await run_triggers(job_ids)
+
+    assert sorted(e["job_id"] for e in events) == sorted(job_ids)
+    assert {e["status"] for e in events} == {"success"}
+    assert all(e["job"]["result"]["images"] for e in events)
+    pages, job_reads = reads(api)
+    assert pages >= 1
+    # Each job is read on its own once, when it has ended (its whole record); a few may be read
+    # before the pages start, while fewer than BATCH_MIN_JOBS triggers are running.
+    assert job_reads <= len(job_ids) + shared.BATCH_MIN_JOBS, (pages, job_reads)
+    assert pages + job_reads < 2 * len(job_ids), "fewer calls than one poll per job would take"
+    print(f"24 jobs: {pages} pages, {job_reads} job reads")
+
+
+async def test_jobs_the_pages_cannot_show_are_read_on_their_own(api: Any) -> None:
+    api.config.job_seconds = 4.0  # polled at 2 s and 5 s
+    job_ids = submit_jobs(6)
+    api.state.requests.clear()
+    other = ApiframeHook().submit_image_generation(calls.generate_gpt_image(prompt="unlisted"))
+    # The list cannot answer: every job must be polled on its own, as without pages.
+    api.inject(method="GET", path="/v2/jobs", action="status", status=503, times=None)
+
+    events = await run_triggers([*job_ids, other.job_id])
+
+    assert {e["status"] for e in events} == {"success"}
+    pages, job_reads = reads(api)
+    assert pages > 0, "the pages were tried"
+    assert job_reads >= 2 * (len(job_ids) + 1), "every job was polled on its own"
+
+
+async def test_fewer_jobs_than_the_batch_threshold_are_polled_one_by_one(api: Any) -> None:
+    job_ids = submit_jobs(shared.BATCH_MIN_JOBS - 1)
+    api.state.requests.clear()
+    events = await run_triggers(job_ids)
+    assert {e["status"] for e in events} == {"success"}
+    assert reads(api)[0] == 0, "no page read for a handful of jobs"
+
+
+async def test_failed_and_cancelled_jobs_in_a_batch_end_with_their_reason(api: Any) -> None:
+    api.decide(outcome="failed", prompt_contains="study 1")
+    api.decide(outcome="cancelled", prompt_contains="study 2")
+    job_ids = submit_jobs(8)
+    events = {e["job_id"]: e for e in await run_triggers(job_ids)}
+    statuses = sorted(e["status"] for e in events.values())
+    assert statuses == ["failed"] * 2 + ["success"] * 6
+    assert any("content policy" in e["message"] for e in events.values())
+
+
+async def test_a_deadline_still_ends_a_batched_wait(api: Any) -> None:
+    api.decide(outcome="never", times=None)
+    job_ids = submit_jobs(6)
+    events = await run_triggers(job_ids, timeout=2.5)
+    assert {e["status"] for e in events} == {"timeout"}
+    assert all(e["job_id"] in e["message"] for e in events)
+
+
+async def test_awaited_jobs_behind_many_newer_ones_are_found_deeper_in_the_pages(api: Any) -> None:
+    api.config.job_seconds = 4.0
+    awaited = submit_jobs(5)
+    api.config.job_seconds = 0.1
+    submit_jobs(250)  # newer jobs of the same user, not awaited: they fill the first pages
+    api.state.requests.clear()
+
+    events = await run_triggers(awaited)
+
+    assert {e["status"] for e in events} == {"success"}
+    pages, job_reads = reads(api)
+    assert pages >= 3, "the pages went past the newer jobs"
+    assert job_reads <= len(awaited) + shared.BATCH_MIN_JOBS, "the awaited jobs were found in the pages"
+
+
+async def test_a_job_beyond_the_page_budget_is_given_up_on_and_read_on_its_own(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shared, "EXTRA_PAGES", 0)  # 2 pages (200 jobs) a round for up to 100 awaited
+    monkeypatch.setattr(shared, "MAX_PAGES", 2)
+    api.config.job_seconds = 6.0
+    (old,) = submit_jobs(1)
+    api.config.job_seconds = 0.1
+    submit_jobs(250)  # between the old job and the new ones
+    api.config.job_seconds = 6.0
+    new = submit_jobs(4)
+    api.state.requests.clear()
+    sought: list[bool] = []  # per round: was the old job among those the pages were read for?
+    sweep = shared.JobWatcher._sweep
+
+    async def recording_sweep(self: shared.JobWatcher, unseen: set[str]) -> None:
+        sought.append(old in unseen)
+        await sweep(self, unseen)
+
+    monkeypatch.setattr(shared.JobWatcher, "_sweep", recording_sweep)
+
+    events = {e["job_id"]: e for e in await run_triggers([old, *new])}
+
+    assert {e["status"] for e in events.values()} == {"success"}
+    own_reads = [p for m, p, _ in api.state.requests if m == "GET" and p == f"/v2/jobs/{old}"]
+    assert len(own_reads) >= 2, "the old job was polled on its own"
+    misses = shared.MISSES_BEFORE_GIVING_UP
+    assert sought[:misses] == [True] * misses, "sought in the pages at first"
+    assert len(sought) > misses
+    assert not any(sought[misses:]), "then given up on: no deeper pages for it"
+
+
+async def test_a_round_reads_deeper_when_the_awaited_jobs_scatter(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Awaited jobs spread over more pages than their number suggests: the next round reads deeper."""
+    monkeypatch.setattr(shared, "EXTRA_PAGES", 0)
+    monkeypatch.setattr(shared, "PAGES_PER_PAGE_OF_JOBS", 1)  # 1 page a round for up to 100 awaited
+    api.config.job_seconds = 6.0
+    (old,) = submit_jobs(1)
+    api.config.job_seconds = 0.1
+    submit_jobs(150)  # the old job is on the second page
+    api.config.job_seconds = 6.0
+    new = submit_jobs(4)
+    depths: list[int] = []
+    sweep = shared.JobWatcher._sweep
+
+    async def recording_sweep(self: shared.JobWatcher, unseen: set[str]) -> None:
+        await sweep(self, unseen)
+        depths.append(self._last_round_pages)
+
+    monkeypatch.setattr(shared.JobWatcher, "_sweep", recording_sweep)
+    api.state.requests.clear()
+
+    events = await run_triggers([old, *new])
+
+    assert {e["status"] for e in events} == {"success"}
+    assert depths[0] == 1, "one page, as five jobs fit in one"
+    assert 2 in depths, "then twice as deep, where the old job is"
