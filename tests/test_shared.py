@@ -231,17 +231,22 @@ async def test_awaited_jobs_behind_many_newer_ones_are_found_deeper_in_the_pages
     assert job_reads <= len(awaited) + shared.BATCH_MIN_JOBS, "the awaited jobs were found in the pages"
 
 
+def old_job_behind(api: Any, newer: int) -> tuple[str, list[str]]:
+    """A 6 s job, then ``newer`` quick ones (not awaited), then four 6 s jobs: (old, four new)."""
+    api.config.job_seconds = 6.0
+    (old,) = submit_jobs(1)
+    api.config.job_seconds = 0.1
+    submit_jobs(newer)
+    api.config.job_seconds = 6.0
+    return old, submit_jobs(4)
+
+
 async def test_a_job_beyond_the_page_budget_is_given_up_on_and_read_on_its_own(
     api: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(shared, "EXTRA_PAGES", 0)  # 2 pages (200 jobs) a round for up to 100 awaited
     monkeypatch.setattr(shared, "MAX_PAGES", 2)
-    api.config.job_seconds = 6.0
-    (old,) = submit_jobs(1)
-    api.config.job_seconds = 0.1
-    submit_jobs(250)  # between the old job and the new ones
-    api.config.job_seconds = 6.0
-    new = submit_jobs(4)
+    old, new = old_job_behind(api, 250)
     api.state.requests.clear()
     sought: list[bool] = []  # per round: was the old job among those the pages were read for?
     sweep = shared.JobWatcher._sweep
@@ -269,12 +274,7 @@ async def test_a_round_reads_deeper_when_the_awaited_jobs_scatter(
     """Awaited jobs spread over more pages than their number suggests: the next round reads deeper."""
     monkeypatch.setattr(shared, "EXTRA_PAGES", 0)
     monkeypatch.setattr(shared, "PAGES_PER_PAGE_OF_JOBS", 1)  # 1 page a round for up to 100 awaited
-    api.config.job_seconds = 6.0
-    (old,) = submit_jobs(1)
-    api.config.job_seconds = 0.1
-    submit_jobs(150)  # the old job is on the second page
-    api.config.job_seconds = 6.0
-    new = submit_jobs(4)
+    old, new = old_job_behind(api, 150)  # the old job is on the second page
     depths: list[int] = []
     sweep = shared.JobWatcher._sweep
 
@@ -290,3 +290,15 @@ async def test_a_round_reads_deeper_when_the_awaited_jobs_scatter(
     assert {e["status"] for e in events} == {"success"}
     assert depths[0] == 1, "one page, as five jobs fit in one"
     assert 2 in depths, "then twice as deep, where the old job is"
+
+
+async def test_results_of_every_shape_read_from_the_pages_end_the_same_way(api: Any) -> None:
+    api.decide(outcome="string-result", prompt_contains="study 1")
+    api.decide(outcome="unknown-result", prompt_contains="study 2")
+    job_ids = submit_jobs(6)
+    events = {e["job_id"]: e for e in await run_triggers(job_ids)}
+    by_prompt = {api.state.jobs[job_id].prompt: event for job_id, event in events.items()}
+    string_result = by_prompt["a fox, study 1"]
+    assert string_result["status"] == "success"
+    assert isinstance(string_result["job"]["result"], str)
+    assert by_prompt["a fox, study 2"]["status"] == "success", "the operator reads results, not the trigger"
