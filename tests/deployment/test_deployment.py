@@ -115,7 +115,7 @@ def test_the_task_process_killed_right_after_submitting(airflow: Deployment) -> 
     # The job is made and paid for, but the answers to the submission (and its retries) come late,
     # past the 3 s request timeout: the task is caught just after paying.
     airflow.emulator.admin(
-        "faults", {"action": "late", "method": "POST", "path": "/v2/images/*", "delay": 60, "times": 3}
+        "faults", {"action": "late", "method": "POST", "path": "/v2/images/*", "delay": 15, "times": 3}
     )
     run_id = airflow.trigger("reattach_after_failed_try", "worker_crash")
     wait_for("the job to be submitted", lambda: ledger(airflow), timeout=120)
@@ -140,6 +140,9 @@ def test_the_task_process_killed_right_after_submitting(airflow: Deployment) -> 
     (job,) = ledger(airflow)
     assert job["charged"]
     assert len(job["idempotencyKeys"]) == 1, "the retry used the same key"
+    # The emulator logs a request once answered: the held ones within their 15 s.
+    wait_for("the held submissions to be answered", lambda: len(submissions(airflow)) >= 2, timeout=40)
+    assert len(submissions(airflow)) >= 2, "the retry submitted again, and the API replayed the job"
     (result,) = airflow.results("reattach_after_failed_try", run_id).values()
     assert result["job_id"] == job["id"]
     assert result["status"] == "COMPLETED"
@@ -149,6 +152,7 @@ def test_the_task_process_killed_right_after_submitting(airflow: Deployment) -> 
         "tries": 2,
         "jobs": 1,
         "charges": 1,
+        "submissions": len(submissions(airflow)),
     }
 
 
