@@ -304,9 +304,16 @@ class Deployment:
         return set(files) <= seen
 
     def trigger(self, dag_id: str, run_id: str) -> str:
-        """Trigger a DAG run now."""
-        self.airflow("dags", "trigger", dag_id, "--run-id", run_id)
-        return run_id
+        """Trigger a DAG run now (waiting, for up to a minute, for the DAG to be in the database)."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.airflow("dags", "trigger", dag_id, "--run-id", run_id)
+                return run_id
+            except AssertionError as exc:
+                if "DagNotFound" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
 
     def run_state(self, dag_id: str, run_id: str) -> str | None:
         rows = self.postgres.query(
