@@ -359,7 +359,7 @@ def test_defers_to_the_trigger_after_pushing_the_job_id(connection: str, request
     assert before + 600 <= trigger.deadline <= after + 600
     assert deferred.method_name == "execute_complete"
     assert deferred.timeout is None
-    assert deferred.kwargs == {"deferred_on_try": 1}, "the try that deferred goes with the deferral"
+    assert trigger.deferred_on_try == 1, "the try that deferred goes with the trigger, into its event"
     # The push happened before TaskDeferred propagated, i.e. before deferring.
     assert ti.pushed == [("job_id", "job-1")]
     assert len(api.posts) == 1
@@ -385,7 +385,7 @@ def test_serialized_trigger_rebuilds_it_and_holds_no_secret(connection: str, req
     classpath, kwargs = trigger.serialize()
 
     assert classpath == "airflow_provider_apiframe.triggers.job.ApiframeJobTrigger"
-    assert set(kwargs) == {"job_id", "deadline", "apiframe_conn_id", "poll_interval"}
+    assert set(kwargs) == {"job_id", "deadline", "apiframe_conn_id", "poll_interval", "deferred_on_try"}
     assert API_KEY not in json.dumps(kwargs)
     assert API_KEY not in repr(trigger.__dict__)
     rebuilt = ApiframeJobTrigger(**kwargs)
@@ -1009,19 +1009,27 @@ async def test_round_trip_through_the_trigger_and_a_timeout_then_clear(
 async def test_a_retry_handed_the_previous_tries_event_starts_over(
     emulator: Any, use_connection: Any
 ) -> None:
-    """Airflow 3.1.0 resumes a retry with the failed try's event (apache/airflow#56704)."""
+    """
+    Airflow 3.1.0 resumes a retry with the failed try's event (apache/airflow#56704).
+
+    The event names the try that deferred; ``airflow dags test`` drops the deferral's own kwargs, so
+    the event is the only place this can travel.
+    """
     use_connection(emulator.url)
     emulator.config.job_seconds = 0.3
     ti = FakeTI()
     deferred = defer(make_op(poll_interval=0.05), ti)
-    stale = {"status": "error", "job_id": deferred.trigger.job_id, "message": "HTTP 404: Job not found"}
+    assert deferred.kwargs is None, "the deferral carries nothing the event does not"
+    trigger = deferred.trigger
+    stale = trigger._event("error", "HTTP 404: Job not found").model_dump(mode="json")
+    assert stale["deferred_on_try"] == 1
     with pytest.raises(ApiframeError, match="Job not found"):
-        make_op().execute_complete({"ti": ti}, stale, **deferred.kwargs)  # type: ignore[arg-type]
+        make_op().execute_complete({"ti": ti}, stale)  # type: ignore[arg-type]
 
     # The retry is resumed with the stale event: it starts over (re-attaching to the same job).
     retry = ti.retry()
     with pytest.raises(TaskDeferred) as again:
-        make_op(poll_interval=0.05).execute_complete({"ti": retry}, stale, **deferred.kwargs)  # type: ignore[arg-type]
-    assert again.value.trigger.job_id == deferred.trigger.job_id
-    assert again.value.kwargs == {"deferred_on_try": 2}
+        make_op(poll_interval=0.05).execute_complete({"ti": retry}, stale)  # type: ignore[arg-type]
+    assert again.value.trigger.job_id == trigger.job_id
+    assert again.value.trigger.deferred_on_try == 2
     assert len(emulator.state.jobs) == 1, "one job, re-attached to"

@@ -428,7 +428,11 @@ async def test_aclose_without_any_call_opens_nothing(api: FakeApi) -> None:
 
 def test_serialize_round_trips_through_the_classpath() -> None:
     original = ApiframeJobTrigger(
-        JOB_ID, deadline=1_800_000_000.5, apiframe_conn_id="apiframe_prod", poll_interval=7.0
+        JOB_ID,
+        deadline=1_800_000_000.5,
+        apiframe_conn_id="apiframe_prod",
+        poll_interval=7.0,
+        deferred_on_try=3,
     )
 
     classpath, kwargs = original.serialize()
@@ -444,6 +448,7 @@ def test_serialize_round_trips_through_the_classpath() -> None:
         "deadline": 1_800_000_000.5,
         "apiframe_conn_id": "apiframe_prod",
         "poll_interval": 7.0,
+        "deferred_on_try": 3,
     }
 
 
@@ -454,7 +459,7 @@ async def test_serialized_kwargs_never_hold_the_key(api: FakeApi) -> None:
     await run_trigger(t)  # even after the trigger has read the connection
     classpath, kwargs = t.serialize()
 
-    assert set(kwargs) == {"job_id", "deadline", "apiframe_conn_id", "poll_interval"}
+    assert set(kwargs) == {"job_id", "deadline", "apiframe_conn_id", "poll_interval", "deferred_on_try"}
     assert kwargs["apiframe_conn_id"] == "apiframe_default"
     assert API_KEY not in json.dumps([classpath, kwargs])
     assert API_KEY not in repr(t)
@@ -573,6 +578,27 @@ async def test_run_deadline_passed_is_a_timeout_event(api: FakeApi) -> None:
     assert event.job is None
     assert len(api.clients) == 1
     assert api.clients[0].is_closed
+
+
+@pytest.mark.parametrize(
+    ("answers", "deadline_in", "status"),
+    [
+        ([job()], 600.0, "success"),
+        ([job("FAILED", error="Content policy")], 600.0, "failed"),
+        ([fail(404, "Job not found")], 600.0, "error"),
+        ([job("PROCESSING")], 0.2, "timeout"),
+    ],
+)
+async def test_every_event_names_the_try_that_deferred(
+    api: FakeApi, answers: list[Reply], deadline_in: float, status: str
+) -> None:
+    # Airflow 3.1.0 may hand this event to a later try (apache/airflow#56704): it must say whose it is.
+    api.answer(*answers)
+
+    event = only_event(await run_trigger(trigger(deadline_in, deferred_on_try=4, poll_interval=5.0)))
+
+    assert event.status == status
+    assert event.deferred_on_try == 4
 
 
 async def test_run_deadline_already_past_polls_once(api: FakeApi) -> None:

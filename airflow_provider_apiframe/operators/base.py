@@ -94,38 +94,36 @@ class JobResultMixin:
         :param job_id: The job.
         :param deadline: Wall-clock time at which the trigger gives up with a timeout event.
         :param poll_interval: Longest wait between two polls, in seconds.
-        :param context: The task's context (its try number goes with the deferral).
+        :param context: The task's context (its try number goes with the trigger, into its event).
         """
         trigger = ApiframeJobTrigger(
-            job_id, deadline=deadline, apiframe_conn_id=self.apiframe_conn_id, poll_interval=poll_interval
+            job_id,
+            deadline=deadline,
+            apiframe_conn_id=self.apiframe_conn_id,
+            poll_interval=poll_interval,
+            deferred_on_try=context["ti"].try_number,
         )
         # No framework timeout: the trigger enforces the deadline with a clean timeout event.
-        cast("BaseOperator", self).defer(
-            trigger=trigger,
-            method_name="execute_complete",
-            kwargs={"deferred_on_try": context["ti"].try_number},
-            timeout=None,
-        )
+        cast("BaseOperator", self).defer(trigger=trigger, method_name="execute_complete", timeout=None)
 
-    def execute_complete(
-        self, context: Context, event: Any = None, deferred_on_try: int | None = None
-    ) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
         """
         Resume after the trigger fired: return the result, or fail with the trigger's reason.
 
+        Airflow 3.1.0 resumes a *retry* with the previous try's event (apache/airflow#56704, fixed
+        in 3.1.1); the event names the try that deferred, and such a retry starts over.
+
         :param event: The trigger's event.
-        :param deferred_on_try: The try that deferred. Airflow 3.1.0 resumes a *retry* with the
-            previous try's event (apache/airflow#56704, fixed in 3.1.1); such a retry starts over.
         """
-        if deferred_on_try is not None and context["ti"].try_number != deferred_on_try:
+        parsed = JobEvent.parse(event)
+        if parsed.deferred_on_try is not None and context["ti"].try_number != parsed.deferred_on_try:
             cast("BaseOperator", self).log.warning(
                 "Try %s was handed the event of try %s (an Airflow 3.1.0 bug, apache/airflow#56704); "
                 "starting this try over instead.",
                 context["ti"].try_number,
-                deferred_on_try,
+                parsed.deferred_on_try,
             )
             return cast("dict[str, Any]", cast("BaseOperator", self).execute(context))
-        parsed = JobEvent.parse(event)
         if parsed.job is not None:
             return self.finish(Job.model_validate(parsed.job), context)
         if parsed.status == "timeout":

@@ -71,12 +71,10 @@ class ApiframeJobSensor(JobResultMixin, BaseSensorOperator):
             return self.finish(job, context)
         self.defer_until_done(job.id, deadline=deadline, poll_interval=self.poke_interval, context=context)
 
-    def execute_complete(
-        self, context: Context, event: Any = None, deferred_on_try: int | None = None
-    ) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Resume after the trigger fired; a timeout is a sensor timeout (so ``soft_fail`` skips)."""
         try:
-            return super().execute_complete(context, event, deferred_on_try)
+            return super().execute_complete(context, event)
         except ApiframeJobTimeoutError as exc:
             raise AirflowSensorTimeout(str(exc)) from None
 

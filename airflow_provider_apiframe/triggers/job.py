@@ -22,6 +22,9 @@ class JobEvent(BaseModel):
     - ``failed``: the job is FAILED or CANCELLED; ``job`` holds it, with the API's ``error``.
     - ``timeout``: the deadline passed first; ``message`` says how to pick the job up again.
     - ``error``: the API refused to answer (e.g. 401, 404); ``message`` is its error.
+
+    ``deferred_on_try`` echoes the try that deferred, so that a task can tell an event meant for an
+    earlier try (Airflow 3.1.0 hands a retry the previous try's event, apache/airflow#56704).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -30,6 +33,7 @@ class JobEvent(BaseModel):
     job_id: str
     message: str
     job: dict[str, Any] | None = None
+    deferred_on_try: int | None = None
 
     @classmethod
     def parse(cls, event: Any) -> JobEvent:
@@ -53,11 +57,12 @@ class JobEvent(BaseModel):
         return parsed
 
     @classmethod
-    def for_job(cls, job: Job) -> JobEvent:
+    def for_job(cls, job: Job, deferred_on_try: int | None = None) -> JobEvent:
         """
         The event for a job that has ended.
 
         :param job: A job in a terminal status.
+        :param deferred_on_try: The try that deferred.
         """
         completed = job.status == JobStatus.COMPLETED
         return cls(
@@ -66,6 +71,7 @@ class JobEvent(BaseModel):
             message=f"Apiframe job {job.id} ended {job.status}"
             + ("" if completed else f": {job.error or 'the API gave no reason'}"),
             job=job.model_dump(mode="json", by_alias=True),
+            deferred_on_try=deferred_on_try,
         )
 
 
@@ -75,14 +81,15 @@ class ApiframeJobTrigger(BaseTrigger):
 
     Polls start every 2 s and slow down to ``poll_interval``; status and progress changes are
     logged; transient errors (429, 5xx, dropped connections) are ridden out until the deadline;
-    permanent ones end the wait at once. Only the connection id, job id, poll interval and
-    deadline are serialized: the API key never leaves the connection.
+    permanent ones end the wait at once. Only the connection id, job id, poll interval, deadline
+    and try number are serialized: the API key never leaves the connection.
 
     :param job_id: The job to wait for.
     :param apiframe_conn_id: The Apiframe connection.
     :param poll_interval: Longest wait between polls, in seconds.
     :param deadline: Wall-clock time (``time.time()``) at which a ``timeout`` event fires. Wall
         clock, not monotonic, because the trigger may resume in another triggerer process.
+    :param deferred_on_try: The try that deferred; echoed in the event.
     """
 
     def __init__(
@@ -92,12 +99,14 @@ class ApiframeJobTrigger(BaseTrigger):
         deadline: float,
         apiframe_conn_id: str = ApiframeHook.default_conn_name,
         poll_interval: float = 5.0,
+        deferred_on_try: int | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.job_id = job_id
         self.deadline = deadline
         self.apiframe_conn_id = apiframe_conn_id
         self.poll_interval = poll_interval
+        self.deferred_on_try = deferred_on_try
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the (secret-free) arguments that rebuild this trigger."""
@@ -108,6 +117,7 @@ class ApiframeJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "apiframe_conn_id": self.apiframe_conn_id,
                 "poll_interval": self.poll_interval,
+                "deferred_on_try": self.deferred_on_try,
             },
         )
 
@@ -121,14 +131,19 @@ class ApiframeJobTrigger(BaseTrigger):
                 poll_interval=self.poll_interval,
                 poll_now=False,  # the operator read the status just before deferring
             )
-            event = JobEvent.for_job(job)
+            event = JobEvent.for_job(job, self.deferred_on_try)
         except ApiframeJobTimeoutError as exc:
-            event = JobEvent(status="timeout", job_id=self.job_id, message=str(exc))
+            event = self._event("timeout", str(exc))
         except ApiframeError as exc:
-            event = JobEvent(status="error", job_id=self.job_id, message=str(exc))
+            event = self._event("error", str(exc))
         except Exception as exc:  # e.g. a missing connection: still end with one clear event
-            event = JobEvent(status="error", job_id=self.job_id, message=f"{type(exc).__name__}: {exc}")
+            event = self._event("error", f"{type(exc).__name__}: {exc}")
         finally:
             await hook.aclose()
         self.log.info("%s", event.message)
         yield TriggerEvent(event.model_dump(mode="json"))  # type: ignore[no-untyped-call]
+
+    def _event(self, status: Literal["timeout", "error"], message: str) -> JobEvent:
+        return JobEvent(
+            status=status, job_id=self.job_id, message=message, deferred_on_try=self.deferred_on_try
+        )
