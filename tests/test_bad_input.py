@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fakes import FakeTI
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.operators.gpt_image import GptImage2GenerateOperator, GptImageGenerateOperator
@@ -119,13 +120,6 @@ CASES = [
 ]
 
 
-class FakeTI:
-    dag_id, task_id, run_id, map_index, try_number = "bad_input", "t", "manual__1", -1, 1
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        raise AssertionError(f"nothing may be pushed for bad input (pushed {key}={value!r})")
-
-
 def build(operator: type, overrides: dict[str, Any]) -> Any:
     kwargs: dict[str, Any] = {**BASE[operator], **overrides, "task_id": "t"}
     if operator is SENSOR:
@@ -144,13 +138,15 @@ def test_bad_input_fails_naming_the_field_before_any_request(
     api: Any, operator: type, overrides: dict[str, Any], field: str, allowed: str
 ) -> None:
     task = build(operator, overrides)
+    ti = FakeTI()
     with pytest.raises(AirflowFailException) as raised:  # Airflow does not retry this
-        task.execute({"ti": FakeTI()})
+        task.execute({"ti": ti})
     message = str(raised.value)
     assert "nothing was sent" in message
     assert f"  - {field}: " in message, message
     assert allowed in message, message
     assert list(api.state.requests) == [], "the API saw no request"
+    assert ti.pushed == [], "nothing reached XCom"
 
 
 def test_every_operator_and_every_typed_field_has_bad_cases() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk import ObjectStoragePath
+from fakes import FakeTI
 from PIL import Image
 
 from airflow_provider_apiframe._compat import AirflowFailException
@@ -35,22 +36,6 @@ INPUTS = Path(__file__).resolve().parents[1] / "example_dags" / "inputs"
 PRODUCT = INPUTS / "product.png"
 PORTRAIT = INPUTS / "portrait.jpg"
 RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress", "files"}
-
-
-class FakeTI:
-    """The task instance attributes the operators read, and a recording ``xcom_push``."""
-
-    dag_id = "catalogue"
-    task_id = "draw"
-    run_id = "manual__2026-11-24T00:00:00+00:00"
-    map_index = -1
-    try_number = 1
-
-    def __init__(self) -> None:
-        self.pushed: list[tuple[str, Any]] = []
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed.append((key, value))
 
 
 def run(op: ApiframeImageJobOperator) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+from fakes import FakeTI
 from payloads import API_KEY
 
 from airflow_provider_apiframe.core.errors import ApiframeError
@@ -51,16 +52,6 @@ JOB_FAULTS = {
     "unknown-result": "result has a shape this provider cannot read",
     "expired": "result files were purged",
 }
-
-
-class FakeTI:
-    dag_id, task_id, run_id, map_index, try_number = "faults", "draw", "manual__1", -1, 1
-
-    def __init__(self) -> None:
-        self.pushed: list[tuple[str, Any]] = []
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed.append((key, value))
 
 
 @pytest.fixture

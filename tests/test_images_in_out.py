@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk import Asset, AssetAlias, ObjectStoragePath
+from fakes import FakeTI
 from payloads import API_KEY
 from PIL import Image
 
@@ -44,25 +45,6 @@ EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
 
 
 # --- fakes and helpers ----------------------------------------------------------------------------------
-
-
-class FakeTI:
-    """The task instance attributes the operators read, and a recording ``xcom_push``."""
-
-    def __init__(self, *, try_number: int = 1, task_id: str = "draw"):
-        self.dag_id = "images_in_out"
-        self.task_id = task_id
-        self.run_id = "manual__2026-11-24T00:00:00+00:00"
-        self.map_index = -1
-        self.try_number = try_number
-        self.pushed: list[tuple[str, Any]] = []
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed.append((key, value))
-
-    def retry(self) -> FakeTI:
-        """The same task instance, one try later."""
-        return FakeTI(try_number=self.try_number + 1, task_id=self.task_id)
 
 
 class FakeOutletEvent:

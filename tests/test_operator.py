@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 import pytest
+from fakes import FakeTI
 from payloads import API_KEY, job_body
 
 from airflow_provider_apiframe._compat import AirflowFailException
@@ -42,39 +43,6 @@ RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress",
 CONTENT_POLICY = "Request rejected by the content policy"
 
 # --- fakes ------------------------------------------------------------------------------------------
-
-
-class FakeTI:
-    """The task instance attributes the operator reads, and a recording ``xcom_push``."""
-
-    def __init__(
-        self,
-        *,
-        dag_id: str = "images",
-        task_id: str = "draw",
-        run_id: str = "manual__2026-11-24T00:00:00+00:00",
-        map_index: int | None = -1,
-        try_number: int = 1,
-    ):
-        self.dag_id = dag_id
-        self.task_id = task_id
-        self.run_id = run_id
-        self.map_index = map_index
-        self.try_number = try_number
-        self.pushed: list[tuple[str, Any]] = []
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed.append((key, value))
-
-    def retry(self) -> FakeTI:
-        """The same task instance, one try later."""
-        return FakeTI(
-            dag_id=self.dag_id,
-            task_id=self.task_id,
-            run_id=self.run_id,
-            map_index=self.map_index,
-            try_number=self.try_number + 1,
-        )
 
 
 def job_payload(job_id: str, status: str, **overrides: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 import pytest
 from airflow.sdk import PokeReturnValue
+from fakes import FakeTI
 
 from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.errors import (
@@ -36,25 +37,6 @@ except ImportError:  # Airflow 3.1
     )
 
 RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress", "files"}
-
-
-class FakeTI:
-    """The task instance attributes the operators read, XComs pushed, and a ``xcom_pull`` over them."""
-
-    def __init__(self, *, try_number: int = 1):
-        self.dag_id = "sensing"
-        self.task_id = "draw"
-        self.run_id = "manual__2026-11-24T00:00:00+00:00"
-        self.map_index = -1
-        self.try_number = try_number
-        self.pushed: list[tuple[str, Any]] = []
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed.append((key, value))
-
-    def xcom_pull(self, task_ids: str | None = None, key: str = "return_value", **_: Any) -> Any:
-        values = [value for pushed_key, value in self.pushed if pushed_key == key]
-        return values[-1] if values else None
 
 
 @pytest.fixture
