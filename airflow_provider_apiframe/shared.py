@@ -261,7 +261,8 @@ class JobWatcher:
                 job_id = item.get("id")
                 if job_id in unseen:
                     unseen.discard(job_id)
-                    self._created.setdefault(job_id, _moment(item.get("createdAt")))
+                    if job_id not in self._created:
+                        self._created[job_id] = _moment(item.get("createdAt"))
                     for sighting in self._sightings.get(job_id, ()):
                         sighting.show(item)
             if not unseen or not page.has_more or not page.next_cursor or not page.jobs:
@@ -270,6 +271,7 @@ class JobWatcher:
             if oldest is not None and last is not None and last < oldest:
                 return
             cursor = page.next_cursor
+            del page  # not held across the next request: a round's pages are garbage at once
 
     async def stop(self) -> None:
         """Stop reading pages."""

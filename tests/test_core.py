@@ -1587,21 +1587,22 @@ def test_poller_timeout_with_unknown_progress(clock: FakeClock) -> None:
         poller.after(make_job("QUEUED"))
 
 
-def test_poller_logs_only_changes(clock: FakeClock) -> None:
+def test_poller_logs_each_new_status_and_progress_every_30_seconds(clock: FakeClock) -> None:
     log = FakeLog()
     poller = JobPoller(JOB_ID, timeout=600, max_interval=5, log=log)
-    states = [
-        ("QUEUED", None),
-        ("QUEUED", None),
-        ("PROCESSING", 0),
-        ("PROCESSING", 0),
-        ("PROCESSING", 40),
-        ("PROCESSING", 40),
-        ("PROCESSING", 40),
-        ("PROCESSING", 90),
-        ("COMPLETED", 100),
+    polls = [  # (seconds since the last poll, status, progress)
+        (0, "QUEUED", None),
+        (5, "QUEUED", None),
+        (5, "PROCESSING", 0),  # a new status: logged at once
+        (5, "PROCESSING", 10),  # 5 s after the last line: not yet
+        (20, "PROCESSING", 40),  # 30 s after it: logged
+        (5, "PROCESSING", 40),
+        (25, "PROCESSING", 40),  # no change: nothing to say
+        (5, "PROCESSING", 90),  # 35 s after the last line: logged
+        (1, "COMPLETED", 100),  # a new status: logged at once
     ]
-    for status, progress in states:
+    for seconds, status, progress in polls:
+        clock.now += seconds
         kwargs: dict[str, Any] = {"result": {"images": [IMAGE_A]}} if status == "COMPLETED" else {}
         poller.after(make_job(status, progress=progress, **kwargs))
     assert log.events == [

@@ -667,6 +667,28 @@ async def test_run_never_logs_the_key(api: FakeApi) -> None:
     assert API_KEY not in repr(logs)
 
 
+async def test_run_logs_each_status_once(api: FakeApi) -> None:
+    api.answer(job("QUEUED"), job("PROCESSING", progress=20), job("PROCESSING", progress=60), job())
+
+    with structlog.testing.capture_logs() as logs:
+        only_event(await run_trigger(trigger()))
+
+    assert [entry["event"] for entry in logs] == [
+        f"Apiframe job {JOB_ID} is QUEUED (0%)",
+        f"Apiframe job {JOB_ID} is PROCESSING (20%)",
+        f"Apiframe job {JOB_ID} is COMPLETED (100%)",
+    ], "progress 60 % came 30 s too soon after 20 %; COMPLETED is not repeated by the event"
+
+
+async def test_run_logs_why_a_job_did_not_complete(api: FakeApi) -> None:
+    api.answer(job("FAILED", error="Content policy violation"))
+
+    with structlog.testing.capture_logs() as logs:
+        only_event(await run_trigger(trigger()))
+
+    assert logs[-1]["event"] == f"Apiframe job {JOB_ID} ended FAILED: Content policy violation"
+
+
 # --- JobEvent.parse ------------------------------------------------------------------------------------
 
 

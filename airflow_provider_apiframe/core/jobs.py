@@ -6,6 +6,7 @@ Shared by the worker (``deferrable=False``) and the triggerer, so both wait and 
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 FIRST_POLL_INTERVAL = 2.0
 #: Each wait is this much longer than the last, up to the caller's cap.
 POLL_GROWTH = 1.5
+#: A new status is logged at once; a new progress of the same status at most this often.
+PROGRESS_LOG_SECONDS = 30.0
 
 
 class JobPoller:
@@ -38,7 +41,8 @@ class JobPoller:
     :param job_id: The job.
     :param timeout: Seconds from now until the wait times out.
     :param max_interval: Longest wait between two polls, in seconds.
-    :param log: Where status and progress changes are reported.
+    :param log: Where status changes are reported, and progress every
+        :data:`PROGRESS_LOG_SECONDS` at most (thousands of jobs in a triggerer log what matters).
     """
 
     def __init__(self, job_id: str, *, timeout: float, max_interval: float, log: Logger):
@@ -48,6 +52,7 @@ class JobPoller:
         self.log = log
         self._interval = min(FIRST_POLL_INTERVAL, self.max_interval)
         self._seen: tuple[str, int | None] | None = None
+        self._logged_at = -math.inf
 
     def first_wait(self, poll_now: bool) -> float:
         """
@@ -64,8 +69,12 @@ class JobPoller:
         :param job: The job as just polled.
         :raises ApiframeJobTimeoutError: The deadline passed and the job is still running.
         """
-        if (job.status, job.progress) != self._seen:
-            self._seen = (job.status, job.progress)
+        seen = (job.status, job.progress)
+        now = time.time()
+        new_status = self._seen is None or job.status != self._seen[0]
+        progress_due = seen != self._seen and now - self._logged_at >= PROGRESS_LOG_SECONDS
+        if new_status or progress_due:
+            self._seen, self._logged_at = seen, now
             progress = "" if job.progress is None else f" ({job.progress}%)"
             self.log.info("Apiframe job %s is %s%s", job.id, job.status, progress)
         if is_terminal(job):

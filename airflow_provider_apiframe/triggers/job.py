@@ -140,7 +140,8 @@ class ApiframeJobTrigger(BaseTrigger):
             event = self._event("error", f"{type(exc).__name__}: {exc}")
         finally:
             await hook.aclose()
-        self.log.info("%s", event.message)
+        if event.status != "success":  # a completed job's last status line said it all
+            self.log.info("%s", event.message)
         yield TriggerEvent(event.model_dump(mode="json"))  # type: ignore[no-untyped-call]
 
     def _event(self, status: Literal["timeout", "error"], message: str) -> JobEvent:
