@@ -79,10 +79,10 @@ class ApiframeJobTrigger(BaseTrigger):
     """
     Poll an Apiframe job until it ends, then fire exactly one :class:`JobEvent`.
 
-    Polls start every 2 s and slow down to ``poll_interval``; status and progress changes are
-    logged; transient errors (429, 5xx, dropped connections) are ridden out until the deadline;
-    permanent ones end the wait at once. Only the connection id, job id, poll interval, deadline
-    and try number are serialized: the API key never leaves the connection.
+    Polls start every 2 s and slow down to ``poll_interval``; each new status is logged, the
+    progress at most every 30 s; transient errors (429, 5xx, dropped connections) are ridden out
+    until the deadline; permanent ones end the wait at once. Only the connection id, job id, poll
+    interval, deadline and try number are serialized: the API key never leaves the connection.
 
     :param job_id: The job to wait for.
     :param apiframe_conn_id: The Apiframe connection.
@@ -129,7 +129,7 @@ class ApiframeJobTrigger(BaseTrigger):
                 self.job_id,
                 timeout=self.deadline - time.time(),
                 poll_interval=self.poll_interval,
-                poll_now=False,  # the operator read the status just before deferring
+                poll_now=False,  # the job was just submitted (or read): the first poll waits
             )
             event = JobEvent.for_job(job, self.deferred_on_try)
         except ApiframeJobTimeoutError as exc:
