@@ -989,8 +989,11 @@ async def test_a_retry_handed_the_previous_tries_event_starts_over(
     deferred = defer(make_op(poll_interval=0.05), ti)
     assert deferred.kwargs is None, "the deferral carries nothing the event does not"
     trigger = deferred.trigger
-    stale = trigger._event("error", "HTTP 404: Job not found").model_dump(mode="json")
-    assert stale["deferred_on_try"] == 1
+    emulator.inject(
+        action="status", method="GET", path="/v2/jobs/*", status=404, message="Job not found", times=1
+    )
+    (stale,) = [event.payload async for event in trigger.run()]  # the trigger meets a 404
+    assert (stale["status"], stale["deferred_on_try"]) == ("error", 1)
     with pytest.raises(ApiframeError, match="Job not found"):
         make_op().execute_complete({"ti": ti}, stale)  # type: ignore[arg-type]
 
