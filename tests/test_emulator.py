@@ -132,10 +132,13 @@ def test_job_moves_queued_processing_completed(make_emulator: Callable[..., Emul
         seen: list[dict[str, Any]] = []
         file_statuses: list[tuple[str, int]] = []
         while not seen or seen[-1]["status"] not in ("COMPLETED", "FAILED"):
+            # The file first, then the job: a file served means the job read after it has completed.
+            file_code = client.get(file_url).status_code
             seen.append(job(client, job_id))
-            file_statuses.append((seen[-1]["status"], client.get(file_url).status_code))
+            file_statuses.append((seen[-1]["status"], file_code))
             assert len(seen) < 500
             time.sleep(0.03)
+        assert client.get(file_url).status_code == 200, "served once the job has completed"
 
     statuses = [s["status"] for s in seen]
     assert [s for i, s in enumerate(statuses) if i == 0 or s != statuses[i - 1]] == [
