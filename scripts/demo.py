@@ -72,9 +72,6 @@ def api() -> Any:
         "--log-level",
         "warning",
     ]
-    spec = Path(os.environ.get("APIFRAME_OPENAPI_SPEC", ROOT.parent / "shared" / "apiframe-openapi.json"))
-    if spec.is_file():
-        command += ["--spec", str(spec)]
     url = f"http://127.0.0.1:{port}"
     step(1, f"Starting the Apiframe emulator on {url} (each job takes ~{job_seconds} s)")
     log = (OUT / "emulator.log").open("w")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-from pathlib import Path
 from typing import Any
+
+from airflow_provider_apiframe.core import contract
 
 #: The key the emulator accepts unless told otherwise (it is not a secret: it only opens the emulator).
 EMULATOR_API_KEY = "afk_emulator_local"
@@ -27,9 +27,8 @@ class EmulatorConfig:
     :param idempotency_seconds: How long an ``Idempotency-Key`` replays its job.
     :param upload_seconds: How long uploaded files live.
     :param rate_limit: Requests per second per key before ``429`` (``None``: unlimited).
-    :param spec: The official OpenAPI document; when given, job requests are validated against it
-        exactly. Without it, GPT Image requests are validated field by field and other models'
-        parameter blocks only as objects.
+    :param spec: The contract job requests are validated against, exactly: the official OpenAPI
+        document (e.g. a newer one), or ``None`` for the snapshot shipped with the package.
     :param public_url: Base URL for result links (default: the URL the request came in on).
     :param seed: Seed for the timing jitter (reproducible runs).
     :param large_image_side: Side in pixels of the ``large-result`` outcome's noise PNG (about
@@ -55,14 +54,13 @@ class EmulatorConfig:
     state_file: str | None = None
 
 
-def load_spec(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+def load_spec(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """
-    Load the OpenAPI document from ``path``, or from ``$APIFRAME_OPENAPI_SPEC``; ``None`` if neither.
+    The contract the emulator validates with: the document at ``path`` (or ``$APIFRAME_OPENAPI_SPEC``).
+
+    Without either, the facts-only snapshot shipped with the package, which holds everything
+    validation needs.
 
     :param path: A path to ``apiframe-openapi.json``.
     """
-    location = path or os.environ.get("APIFRAME_OPENAPI_SPEC")
-    if not location:
-        return None
-    spec: dict[str, Any] = json.loads(Path(location).read_text())
-    return spec
+    return contract.load(path or os.environ.get(contract.SPEC_ENV) or None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from airflow_provider_apiframe.core import contract
 from airflow_provider_apiframe.emulator.app import create_app
 from airflow_provider_apiframe.emulator.config import EMULATOR_API_KEY, EmulatorConfig, load_spec
 from airflow_provider_apiframe.emulator.state import EmulatorState, FaultRule, OutcomeRule
@@ -141,7 +143,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate-limit", type=float, help="requests per second per key before 429")
     parser.add_argument(
         "--spec",
-        help="the official OpenAPI document, for exact request validation (default: $APIFRAME_OPENAPI_SPEC)",
+        help="a (newer) OpenAPI document to validate requests with (default: $APIFRAME_OPENAPI_SPEC, "
+        "else the contract snapshot shipped with the package)",
     )
     parser.add_argument("--public-url", help="base URL for result links (default: as requested)")
     parser.add_argument("--seed", type=int)
@@ -164,14 +167,15 @@ def main(argv: list[str] | None = None) -> None:
         jitter=args.jitter,
         retention_seconds=args.retention_seconds,
         rate_limit=args.rate_limit,
-        spec=load_spec(args.spec),
+        spec=load_spec(args.spec) if args.spec or os.environ.get(contract.SPEC_ENV) else None,
         public_url=args.public_url,
         seed=args.seed,
         large_image_side=args.large_image_side,
         state_file=args.state_file,
     )
     emulator = Emulator(config)
-    validation = "the official contract" if config.spec else "built-in rules"
+    source = args.spec or os.environ.get(contract.SPEC_ENV) or "the snapshot shipped with the package"
+    validation = f"the contract (API {contract.version(config.spec or contract.snapshot())}, {source})"
     print(
         f"Apiframe emulator on http://{args.host}:{args.port} ({len(config.api_keys)} key(s), "
         f"{config.credits} credits, ~{config.job_seconds:g} s per job, requests checked against "

@@ -1,0 +1,54 @@
+"""
+The Apiframe API contract, as this package ships it: a facts-only snapshot of the OpenAPI document.
+
+``contract.json`` beside this module is written by ``scripts/update_contract.py`` from the official
+document: every operation's parameters, request and response schemas (types, enums, ranges,
+lengths, patterns, formats, defaults, required keys, ``additionalProperties``, the per-model
+``oneOf`` alternatives) and the model list of each job route, with no prose. It keeps the
+document's layout, so ``$ref`` s resolve in it exactly as in the document.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+#: Environment variable naming a (newer) contract document to use instead of the snapshot.
+SPEC_ENV = "APIFRAME_OPENAPI_SPEC"
+
+
+@cache
+def _snapshot_text() -> str:
+    return resources.files(__package__).joinpath("contract.json").read_text(encoding="utf-8")
+
+
+def snapshot() -> dict[str, Any]:
+    """The shipped snapshot (a fresh copy: callers may change it)."""
+    data: dict[str, Any] = json.loads(_snapshot_text())
+    return data
+
+
+def load(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """
+    The contract to validate with: the document at ``path`` if given, else the shipped snapshot.
+
+    :param path: A full OpenAPI document (``apiframe-openapi.json``) or a snapshot.
+    """
+    if path is None:
+        return snapshot()
+    document: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return document
+
+
+def version(contract: dict[str, Any]) -> str:
+    """
+    The API version a contract describes.
+
+    :param contract: A document or a snapshot.
+    """
+    info = contract.get("info") or contract.get("source") or {}
+    return str(info.get("version", "unknown"))
