@@ -8,6 +8,7 @@ import importlib
 import itertools
 import json
 import ssl
+import threading
 import time
 import types
 from typing import Any
@@ -18,7 +19,6 @@ import requests
 import structlog
 from payloads import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
 
-from airflow_provider_apiframe import transport as transport_module
 from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.config import client_config
 from airflow_provider_apiframe.core.errors import (
@@ -33,7 +33,9 @@ from airflow_provider_apiframe.core.errors import (
 )
 from airflow_provider_apiframe.hooks import apiframe as hook_module
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
-from airflow_provider_apiframe.transport import USER_AGENT, AsyncTransport
+from airflow_provider_apiframe.transports import asynchronous as transport_module
+from airflow_provider_apiframe.transports.asynchronous import AsyncTransport
+from airflow_provider_apiframe.transports.base import USER_AGENT
 from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger, JobEvent
 
 BASE_URL = "https://api.apiframe.test"
@@ -182,6 +184,61 @@ async def test_aget_job_sends_auth_headers_to_the_base_url(api: FakeApi) -> None
     assert request.headers["X-API-Key"] == API_KEY
     assert request.headers["User-Agent"] == USER_AGENT
     assert request.headers["Accept"] == "application/json"
+
+
+async def test_a_connection_the_async_lookup_misses_is_read_the_sync_way_off_the_loop(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``airflow dags test``: the async lookup misses database connections; the sync one finds them."""
+    from airflow.sdk import BaseHook
+
+    from airflow_provider_apiframe._compat import AirflowNotFoundException
+
+    async def misses(cls: type, conn_id: str) -> Any:
+        raise AirflowNotFoundException(f"The conn_id `{conn_id}` isn't defined")
+
+    found_in: list[int] = []
+    sync_lookup = BaseHook.get_connection.__func__  # type: ignore[attr-defined]
+
+    def finds(cls: type, conn_id: str) -> Any:
+        found_in.append(threading.get_ident())
+        return sync_lookup(cls, conn_id)
+
+    monkeypatch.setattr(BaseHook, "aget_connection", classmethod(misses))
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(finds))
+    api.answer(ok(ME_BODY))
+    hook = ApiframeHook()
+
+    me = await hook.aget_me()
+    await hook.aclose()
+
+    assert me.user.email == "dev@example.com"
+    assert api.requests[0].headers["X-API-Key"] == API_KEY
+    assert found_in, "the sync lookup ran"
+    assert threading.get_ident() not in found_in, "in a worker thread, not on the loop"
+
+
+async def test_a_connection_no_lookup_finds_ends_the_trigger_with_one_clear_event(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk import BaseHook
+
+    from airflow_provider_apiframe._compat import AirflowNotFoundException
+
+    async def amisses(cls: type, conn_id: str) -> Any:
+        raise AirflowNotFoundException(f"The conn_id `{conn_id}` isn't defined")
+
+    def misses(cls: type, conn_id: str) -> Any:
+        raise AirflowNotFoundException(f"The conn_id `{conn_id}` isn't defined")
+
+    monkeypatch.setattr(BaseHook, "aget_connection", classmethod(amisses))
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(misses))
+
+    event = only_event(await run_trigger(trigger()))
+
+    assert event.status == "error"
+    assert "The conn_id `apiframe_default` isn't defined" in event.message
+    assert api.requests == []
 
 
 async def test_aget_me(api: FakeApi) -> None:
