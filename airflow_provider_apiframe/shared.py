@@ -1,9 +1,10 @@
 """
 What the triggers of one triggerer share, per connection and event loop.
 
-- One pooled :class:`~airflow_provider_apiframe.transport.AsyncTransport`: its connections, and its
-  rate governor (a ``429`` slows every trigger of the connection). It is opened by the first trigger
-  of a connection, with the connection read once, and closed when the last one leaves.
+- One pooled :class:`~airflow_provider_apiframe.transports.asynchronous.AsyncTransport`: its
+  connections, and its rate governor (a ``429`` slows every trigger of the connection). It is
+  opened by the first trigger of a connection, with the connection read once, and closed when the
+  last one leaves.
 - One :class:`JobWatcher`: while several jobs are awaited, it reads their statuses with
   ``GET /v2/jobs`` pages (100 jobs a call) instead of one ``GET /v2/jobs/{id}`` each, and wakes a
   waiter only when its job's status changes. Jobs the pages do not show (older than the pages read,
@@ -23,7 +24,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -31,7 +32,9 @@ from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.core.models import Job
 from airflow_provider_apiframe.core.retry import RetryPolicy
-from airflow_provider_apiframe.transport import AsyncTransport
+
+if TYPE_CHECKING:
+    from airflow_provider_apiframe.transports.asynchronous import AsyncTransport
 
 log = logging.getLogger(__name__)
 

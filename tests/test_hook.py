@@ -36,7 +36,7 @@ from airflow_provider_apiframe.core.errors import (
 )
 from airflow_provider_apiframe.hooks import apiframe as hook_module
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
-from airflow_provider_apiframe.transport import USER_AGENT
+from airflow_provider_apiframe.transports.base import USER_AGENT
 
 BASE_URL = "https://api.apiframe.test"
 JOB_URL = f"{BASE_URL}/v2/jobs/{JOB_ID}"

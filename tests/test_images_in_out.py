@@ -26,7 +26,8 @@ from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.operators.gpt_image import GptImageGenerateOperator
 from airflow_provider_apiframe.operators.links import ApiframeImageLink
 from airflow_provider_apiframe.storage import save_images
-from airflow_provider_apiframe.transport import CHUNK_BYTES, SyncTransport
+from airflow_provider_apiframe.transports.base import CHUNK_BYTES
+from airflow_provider_apiframe.transports.sync import SyncTransport
 from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger
 
 try:  # Airflow >= 3.2

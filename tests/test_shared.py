@@ -17,7 +17,7 @@ from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.config import ClientConfig
 from airflow_provider_apiframe.core.retry import RetryPolicy
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
-from airflow_provider_apiframe.transport import AsyncTransport
+from airflow_provider_apiframe.transports.asynchronous import AsyncTransport
 from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger
 
 JOB_ID = "0b9e4c38-6f2a-4a0e-9d7c-2f1d6f0e8a11"

@@ -1,0 +1,1 @@
+"""The HTTP transports: ``sync`` (requests, workers) and ``asynchronous`` (httpx, triggers)."""
