@@ -23,6 +23,7 @@ def _extra_field(name: str, label: str, json_type: str) -> dict[str, Any]:
 CONN_FIELDS: dict[str, Any] = {
     "timeout": _extra_field("timeout", "Request timeout (seconds)", "number"),
     "max_retries": _extra_field("max_retries", "Max retries", "integer"),
+    "verify_ssl": _extra_field("verify_ssl", "Verify TLS certificates", "boolean"),
 }
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port", "login"],

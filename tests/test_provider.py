@@ -50,8 +50,44 @@ def test_connection_form_shows_only_what_matters() -> None:
     assert behaviour["relabeling"]["password"] == "API Key"
     assert behaviour["placeholders"]["host"] == DEFAULT_BASE_URL
     (conn_type,) = get_provider_info()["connection-types"]
-    assert set(conn_type["conn-fields"]) == {"timeout", "max_retries"}
+    assert set(conn_type["conn-fields"]) == {"timeout", "max_retries", "verify_ssl"}
     assert conn_type["conn-fields"]["timeout"]["schema"]["default"] == 30.0
+    assert conn_type["conn-fields"]["verify_ssl"]["schema"] == {"type": ["boolean", "null"], "default": True}
+
+
+def test_every_documented_extra_is_on_the_form() -> None:
+    """The README documents the connection's extras; the form must offer each of them."""
+    from airflow_provider_apiframe.core.config import ConnectionExtras
+
+    (conn_type,) = get_provider_info()["connection-types"]
+    assert set(conn_type["conn-fields"]) == set(ConnectionExtras.model_fields)
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for name, field in conn_type["conn-fields"].items():
+        assert f"`{name}`" in readme, name
+        assert field["label"] in readme, name
+        assert field["description"]
+
+
+def test_the_providers_manager_offers_the_form_fields() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    widgets = ProvidersManager().connection_form_widgets
+    if "extra__apiframe__verify_ssl" not in widgets:  # Airflow 3.1 builds extra fields with FAB only
+        pytest.importorskip("flask_appbuilder", reason="Airflow 3.1 shows extra fields only with FAB")
+    verify = widgets["extra__apiframe__verify_ssl"]
+    assert verify.field_name == "verify_ssl"
+    field = verify.field if isinstance(verify.field, dict) else None
+    if field is not None:  # Airflow >= 3.2: JSON-schema fields from the provider info
+        assert field["schema"]["type"] == ["boolean", "null"]
+        assert field["value"] is True
+    assert {"extra__apiframe__timeout", "extra__apiframe__max_retries"} <= set(widgets)
+
+
+@pytest.mark.parametrize("key", ["verify_ssl", "extra__apiframe__verify_ssl"])
+def test_tls_verification_can_be_turned_off_from_the_form(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    conn = {"conn_type": "apiframe", "password": API_KEY, "extra": {key: False}}
+    monkeypatch.setenv("AIRFLOW_CONN_APIFRAME_DEFAULT", json.dumps(conn))
+    assert ApiframeHook().config.verify_ssl is False
 
 
 @pytest.mark.parametrize(
