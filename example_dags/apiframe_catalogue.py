@@ -8,6 +8,7 @@ idempotency key, so a retry of one product never pays for another.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
@@ -23,13 +24,15 @@ PRODUCTS = [
 # Tasks wait for their jobs in the triggerer. No triggerer running? Set
 # APIFRAME_EXAMPLE_DEFERRABLE=false and they poll in the worker instead.
 DEFERRABLE = os.environ.get("APIFRAME_EXAMPLE_DEFERRABLE", "true").lower() != "false"
+# A folder per day the run was due (or triggered by hand: such runs have no logical date, no {{ ds }}).
+OUTPUT = os.environ.get("APIFRAME_EXAMPLE_OUTPUT", "/tmp/apiframe-example-images")
 
 with DAG(
     dag_id="apiframe_catalogue",
     schedule=None,
     catchup=False,
     tags=["apiframe", "example"],
-    default_args={"retries": 2, "deferrable": DEFERRABLE},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "deferrable": DEFERRABLE},
     doc_md=__doc__,
 ) as dag:
     shots = GptImageGenerateOperator.partial(
@@ -38,6 +41,7 @@ with DAG(
         quality="medium",
         background="transparent",
         output_format="png",
+        output_path=OUTPUT + "/catalogue/{{ dag_run.run_after | ds }}",
     ).expand(
         prompt=[f"A studio product photo of {product} on a transparent background." for product in PRODUCTS]
     )

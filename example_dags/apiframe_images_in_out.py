@@ -12,6 +12,7 @@ Images in and out the Airflow way.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from airflow.sdk import DAG, AssetAlias, ObjectStoragePath, task
@@ -28,7 +29,7 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["apiframe", "example"],
-    default_args={"retries": 2, "deferrable": DEFERRABLE},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "deferrable": DEFERRABLE},
     doc_md=__doc__,
 ) as dag:
     navy_shirt = GptImageGenerateOperator(
@@ -49,7 +50,8 @@ with DAG(
         aspect_ratio="3:2",
         number_of_images=2,
         output_format="webp",
-        output_path=ObjectStoragePath(f"file://{OUTPUT}/in-out/"),  # or s3://bucket/images/{{ ds }}/
+        # or ObjectStoragePath("s3://bucket/images/{{ dag_run.run_after | ds }}/", conn_id="aws_default")
+        output_path=ObjectStoragePath(f"file://{OUTPUT}/in-out/"),
         outlets=[NEW_IMAGES],
     )
 

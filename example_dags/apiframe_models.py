@@ -11,6 +11,7 @@ The whole Apiframe image catalogue from one DAG, and a sensor for jobs submitted
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from airflow.sdk import DAG
 
@@ -37,7 +38,12 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["apiframe", "example"],
-    default_args={"retries": 2, "deferrable": DEFERRABLE, "output_path": f"{OUTPUT}/models"},
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=10),
+        "deferrable": DEFERRABLE,
+        "output_path": f"{OUTPUT}/models",
+    },
     doc_md=__doc__,
 ) as dag:
     flux = ApiframeImageGenerateOperator(

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+from cryptography.fernet import Fernet
 
 from airflow_provider_apiframe.emulator import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = Path(os.environ.get("APIFRAME_OPENAPI_SPEC", ROOT.parent / "shared" / "apiframe-openapi.json"))
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
@@ -160,8 +160,6 @@ class EmulatorProcess:
             "--api-key", self.api_key, "--job-seconds", str(job_seconds), "--jitter", "0.1",
             "--log-level", "warning",
         ]  # fmt: skip
-        if SPEC.is_file():
-            command += ["--spec", str(SPEC)]
         if state_file is not None:
             command += ["--state-file", str(state_file)]
         self.starts += 1
@@ -210,12 +208,6 @@ class Deployment:
             shutil.copytree(ROOT / "example_dags" / "inputs", self.dags / "inputs")
         self.api_port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        connection = {
-            "conn_type": "apiframe",
-            "password": emulator.api_key,
-            "host": emulator.url,
-            "extra": {"timeout": 3, "max_retries": 3},
-        }
         self.env = {
             **os.environ,
             "AIRFLOW_HOME": str(self.home),
@@ -237,10 +229,14 @@ class Deployment:
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "8",
             "AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": "2",
-            "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(connection),
+            # Connections are stored in the database, encrypted, as the UI stores them.
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "APIFRAME_EXAMPLE_OUTPUT": str(self.images),
+            "APIFRAME_REPO": str(ROOT),
         }
         self.env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+        self.env.pop("AIRFLOW_CONN_APIFRAME_DEFAULT", None)
 
     def airflow(self, *args: str, check: bool = True) -> str:
         """Run an ``airflow`` command against this deployment; return its output."""
@@ -276,6 +272,11 @@ class Deployment:
     def up(self) -> None:
         """Migrate the database and start the api-server, scheduler, dag-processor and a triggerer."""
         self.airflow("db", "migrate")
+        self.airflow(
+            "connections", "add", "apiframe_default", "--conn-type", "apiframe",
+            "--conn-password", self.emulator.api_key, "--conn-host", self.emulator.url,
+            "--conn-extra", json.dumps({"timeout": 3, "max_retries": 3}),
+        )  # fmt: skip
         for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
             self.start(component)
         wait_for("the api-server", self._api_is_up, timeout=120)
@@ -304,7 +305,11 @@ class Deployment:
         return set(files) <= seen
 
     def trigger(self, dag_id: str, run_id: str) -> str:
-        """Trigger a DAG run now (waiting, for up to a minute, for the DAG to be in the database)."""
+        """
+        Trigger a manual DAG run now, as the UI's *Trigger* button does (no logical date).
+
+        Waits, for up to a minute, for the DAG to be in the database.
+        """
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -374,14 +379,23 @@ class Deployment:
 
 
 @contextlib.contextmanager
-def deployment(dags: list[Path], api_key: str) -> Iterator[Deployment]:
-    """PostgreSQL, the emulator, and Airflow's components, all on loopback, torn down at the end."""
+def deployment(
+    dags: list[Path], api_key: str, *, settings: dict[str, str] | None = None
+) -> Iterator[Deployment]:
+    """
+    PostgreSQL, the emulator, and Airflow's components, all on loopback, torn down at the end.
+
+    :param dags: DAG files to deploy.
+    :param api_key: The key the emulator accepts (and the connection holds).
+    :param settings: More environment for every component, e.g. ``AIRFLOW__WORKERS__...``.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="apiframe-deployment-"))
     postgres = Postgres()
     postgres.start()
     emulator = EmulatorProcess(api_key, workdir)
     emulator.start()
     airflow = Deployment(workdir, postgres, emulator, dags)
+    airflow.env.update(settings or {})
     try:
         airflow.up()
         yield airflow

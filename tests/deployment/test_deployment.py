@@ -29,7 +29,10 @@ pytestmark = pytest.mark.deployment
 DAGS = [
     ROOT / "tests" / "dags" / "deployment_batch.py",
     ROOT / "tests" / "dags" / "deployment_faults.py",
+    ROOT / "tests" / "dags" / "deployment_mapped.py",
     ROOT / "tests" / "dags" / "reattach_after_failed_try.py",
+    ROOT / "tests" / "dags" / "readme_first_example.py",
+    ROOT / "example_dags" / "apiframe_catalogue.py",
 ]
 #: Airflow 3.1.0 does not retry a task killed by a signal (apache/airflow#55767, fixed in 3.1.1).
 KILLED_TASKS_ARE_NOT_RETRIED = Version(airflow_version) < Version("3.1.1")
@@ -86,6 +89,70 @@ def check_batch_succeeded_and_paid_once(airflow: Deployment, run_id: str, tries:
             assert image.format == "PNG"
             assert image.size == (1024, 1024)
     return jobs
+
+
+def test_the_connection_is_stored_in_the_database_encrypted(airflow: Deployment) -> None:
+    """As the UI or ``airflow connections add`` store it; no component has it in its environment."""
+    assert "AIRFLOW_CONN_APIFRAME_DEFAULT" not in airflow.env
+    rows = airflow.postgres.query("SELECT conn_id, conn_type, is_encrypted FROM connection")
+    assert rows == [("apiframe_default", "apiframe", True)]
+    tested = airflow.airflow("connections", "test", "apiframe_default")
+    assert "Connection success!" in tested, tested  # its GET /v2/me answered with the stored key
+
+
+def test_readme_example_and_an_example_dag_run_when_triggered_by_hand(airflow: Deployment) -> None:
+    """A manual run has no logical date: every template of README's example and the examples renders."""
+    fresh_emulator(airflow, job_seconds=3)
+    readme = airflow.trigger("readme_first_example", "by_hand_readme")
+    catalogue = airflow.trigger("apiframe_catalogue", "by_hand_catalogue")
+    assert airflow.wait_for_run("readme_first_example", readme) == "success"
+    assert airflow.wait_for_run("apiframe_catalogue", catalogue) == "success"
+
+    ((logical_date, run_after),) = airflow.postgres.query(
+        "SELECT logical_date, run_after FROM dag_run WHERE run_id = %s", readme
+    )
+    assert logical_date is None, "a run triggered by hand"
+    day = run_after.strftime("%Y-%m-%d")
+    (saved,) = (airflow.images / "readme" / day).iterdir()
+    with Image.open(saved) as image:
+        assert image.format == "PNG"
+        assert image.size == (1536, 1024), "README's aspect_ratio 3:2"
+    assert len(list((airflow.images / "catalogue" / day).iterdir())) == 3
+    assert len(ledger(airflow)) == 4
+    assert all(job["charged"] for job in ledger(airflow))
+
+
+def test_two_hundred_mapped_tasks_with_retries_all_succeed_and_pay_once(airflow: Deployment) -> None:
+    """
+    Under load Airflow can fail a resumed deferred task on its first try (apache/airflow#67287);
+    the retry re-attaches to the job already paid for, so every task succeeds and pays once.
+    """
+    fresh_emulator(airflow, job_seconds=5)
+    started = time.monotonic()
+    run_id = airflow.trigger("deployment_mapped", "mapped_200")
+    assert airflow.wait_for_run("deployment_mapped", run_id, timeout=900) == "success"
+    seconds = time.monotonic() - started
+
+    instances = airflow.task_instances("deployment_mapped", run_id)
+    assert len(instances) == 200
+    assert {state for state, _ in instances.values()} == {"success"}
+    jobs = ledger(airflow)
+    assert len(jobs) == 200, "one job per task instance, retries included"
+    assert all(job["charged"] and job["status"] == "COMPLETED" for job in jobs)
+    assert all(len(job["idempotencyKeys"]) == 1 for job in jobs), "a retry replays its first key"
+    charges = [charge["jobId"] for charge in airflow.emulator.admin("state")["charges"]]
+    assert sorted(charges) == sorted(job["id"] for job in jobs), "exactly one charge per job"
+    results = airflow.results("deployment_mapped", run_id)
+    assert sorted(r["job_id"] for r in results.values()) == sorted(job["id"] for job in jobs)
+    retried = sum(1 for _, tries in instances.values() if tries > 1)
+    MEASURED["mapped_200_with_retries"] = {
+        "tasks": 200,
+        "succeeded": 200,
+        "needed_a_retry": retried,
+        "jobs": len(jobs),
+        "charges": sum(1 for job in jobs if job["charged"]),
+        "seconds_from_trigger_to_success": round(seconds, 1),
+    }
 
 
 def test_the_triggerer_killed_with_sigkill_and_started_again(airflow: Deployment) -> None:

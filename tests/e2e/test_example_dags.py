@@ -52,12 +52,37 @@ def output(tmp_path: Path) -> Path:
     return tmp_path / "images"
 
 
+def store_connection(env: dict[str, str], emulator: Emulator) -> None:
+    """Store ``apiframe_default`` in Airflow's database, as the UI or ``airflow connections add`` do."""
+    airflow = [sys.executable, "-m", "airflow", "connections"]
+    subprocess.run([*airflow, "delete", "apiframe_default"], env=env, capture_output=True)
+    subprocess.run(
+        [*airflow, "add", "apiframe_default", "--conn-type", "apiframe", "--conn-password", API_KEY,
+         "--conn-host", emulator.url],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+
 def run_dag(
-    dag_id: str, env: dict[str, str], emulator: Emulator, output: Path | None = None, **extra_env: str
+    dag_id: str,
+    env: dict[str, str],
+    emulator: Emulator,
+    output: Path | None = None,
+    *,
+    connection: str = "environment",
+    **extra_env: str,
 ) -> str:
-    """Run ``airflow dags test`` against the emulator; return its output, failing on error."""
-    conn = {"conn_type": "apiframe", "password": API_KEY, "host": emulator.url}
-    env = {**env, "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(conn), **extra_env}
+    """
+    Run ``airflow dags test`` against the emulator; return its output, failing on error.
+
+    :param connection: Where ``apiframe_default`` is: an ``environment`` variable, or the ``database``.
+    """
+    if connection == "database":
+        store_connection(env, emulator)
+        env = {**env, **extra_env}
+    else:
+        conn = {"conn_type": "apiframe", "password": API_KEY, "host": emulator.url}
+        env = {**env, "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(conn), **extra_env}
     if output is not None:
         env["APIFRAME_EXAMPLE_OUTPUT"] = str(output)
     proc = subprocess.run(
@@ -69,6 +94,11 @@ def run_dag(
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]
+    # ``dags test`` exits 0 even when tasks failed: the run's state says whether it succeeded.
+    ((state,),) = airflow_db(
+        env, "SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id
+    )
+    assert state == "success", log[-6000:]
     return log
 
 
@@ -162,10 +192,21 @@ def test_showcase_dag(
     assert API_KEY not in logged_text(airflow_env)
 
 
-@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "in-worker"])
-def test_catalogue_dag_fans_out(airflow_env: dict[str, str], emulator: Emulator, deferrable: bool) -> None:
+@pytest.mark.parametrize(
+    ("deferrable", "connection"),
+    [(True, "environment"), (False, "environment"), (True, "database")],
+    ids=["deferrable", "in-worker", "deferrable-connection-in-database"],
+)
+def test_catalogue_dag_fans_out(
+    airflow_env: dict[str, str], emulator: Emulator, deferrable: bool, connection: str
+) -> None:
+    """The connection as most people make it, in Airflow's database, must reach the trigger too."""
     log = run_dag(
-        "apiframe_catalogue", airflow_env, emulator, APIFRAME_EXAMPLE_DEFERRABLE=str(deferrable).lower()
+        "apiframe_catalogue",
+        airflow_env,
+        emulator,
+        connection=connection,
+        APIFRAME_EXAMPLE_DEFERRABLE=str(deferrable).lower(),
     )
 
     state = emulator.state
@@ -175,6 +216,8 @@ def test_catalogue_dag_fans_out(airflow_env: dict[str, str], emulator: Emulator,
     assert check_result_files(emulator) == 3
     assert_every_request_met_the_contract(emulator)
     assert "summarize" in log
+    assert "isn't defined" not in log
+    assert ("running trigger in line" in log) is deferrable
     assert API_KEY not in log
 
 
