@@ -120,10 +120,11 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
 
 
 def _uvicorn_config(app: Any, host: str, port: int, log_level: str, **tls: Any) -> uvicorn.Config:
-    # A graceful stop waits at most 5 s for requests in flight (a slow fault may hold one far longer).
+    # A graceful stop waits at most 5 s for requests in flight (a slow fault may hold one far longer);
+    # idle connections stay open 30 s, as an API behind a load balancer keeps them, not uvicorn's 5 s.
     return uvicorn.Config(
         app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on",
-        timeout_graceful_shutdown=5, **tls,
+        timeout_graceful_shutdown=5, timeout_keep_alive=30, **tls,
     )  # fmt: skip
 
 
