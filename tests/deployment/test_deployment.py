@@ -51,7 +51,12 @@ def airflow() -> Iterator[Deployment]:
 
 
 def fresh_emulator(airflow: Deployment, **options: Any) -> None:
-    """Restart the emulator with an empty state (a new ledger) for the next scenario."""
+    """
+    Restart the emulator with an empty state (a new ledger) for the next scenario, once no run of an
+    earlier scenario is left in flight (a failed scenario's runs would otherwise pay into this one's).
+    """
+    in_flight = "SELECT count(*) FROM dag_run WHERE state IN ('queued', 'running')"
+    wait_for("no run in flight", lambda: airflow.postgres.query(in_flight) == [(0,)], timeout=300)
     airflow.emulator.stop()
     airflow.emulator.start(**options)
 
@@ -105,8 +110,13 @@ def test_readme_example_and_an_example_dag_run_when_triggered_by_hand(airflow: D
     fresh_emulator(airflow, job_seconds=3)
     readme = airflow.trigger("readme_first_example", "by_hand_readme")
     catalogue = airflow.trigger("apiframe_catalogue", "by_hand_catalogue")
-    assert airflow.wait_for_run("readme_first_example", readme) == "success"
-    assert airflow.wait_for_run("apiframe_catalogue", catalogue) == "success"
+    # Both runs end before anything is asserted, so a failure here leaves no run behind to spend
+    # credits in the next test's ledger.
+    states = {
+        "readme_first_example": airflow.wait_for_run("readme_first_example", readme),
+        "apiframe_catalogue": airflow.wait_for_run("apiframe_catalogue", catalogue),
+    }
+    assert states == {"readme_first_example": "success", "apiframe_catalogue": "success"}
 
     ((logical_date, run_after),) = airflow.postgres.query(
         "SELECT logical_date, run_after FROM dag_run WHERE run_id = %s", readme
