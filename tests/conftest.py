@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from payloads import API_KEY
+from support import API_KEY, FakeClock
 
 from airflow_provider_apiframe.emulator import Emulator, EmulatorConfig
 
@@ -141,3 +142,15 @@ def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(RetryPolicy, "wait_seconds", fast)
     return waits
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A fake clock behind ``time.time()`` of the retry policy and the job poller."""
+    fake = FakeClock()
+    from airflow_provider_apiframe.core import jobs as jobs_module
+    from airflow_provider_apiframe.core import retry as retry_module
+
+    monkeypatch.setattr(retry_module, "time", types.SimpleNamespace(time=fake.time))
+    monkeypatch.setattr(jobs_module, "time", types.SimpleNamespace(time=fake.time))
+    return fake

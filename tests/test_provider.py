@@ -9,7 +9,7 @@ from pathlib import Path
 import airflow
 import jsonschema
 import pytest
-from payloads import API_KEY
+from support import API_KEY
 
 from airflow_provider_apiframe.core.config import DEFAULT_BASE_URL
 from airflow_provider_apiframe.get_provider_info import get_provider_info

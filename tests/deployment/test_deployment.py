@@ -21,8 +21,8 @@ import pytest
 from airflow import __version__ as airflow_version
 from harness import ROOT, Deployment, deployment, wait_for
 from packaging.version import Version
-from payloads import API_KEY
 from PIL import Image
+from support import API_KEY
 
 pytestmark = pytest.mark.deployment
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-from payloads import API_KEY
 from PIL import Image
+from support import API_KEY
 
 from airflow_provider_apiframe.emulator import Emulator
 from airflow_provider_apiframe.emulator.images import GPT_SIZES

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import structlog
-from payloads import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
+from support import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
 
 from airflow_provider_apiframe import __version__
 from airflow_provider_apiframe.core import calls

@@ -13,8 +13,7 @@ from typing import Any
 
 import jinja2
 import pytest
-from fakes import FakeTI
-from payloads import API_KEY, job_body
+from support import API_KEY, FakeTI, job_body
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core import jobs as jobs_module

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 from airflow.sdk import Asset, AssetAlias, ObjectStoragePath
-from fakes import FakeTI
-from payloads import API_KEY
 from PIL import Image
+from support import API_KEY, FakeTI
 
 from airflow_provider_apiframe import storage
 from airflow_provider_apiframe._compat import AirflowFailException

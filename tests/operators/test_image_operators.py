@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from airflow.sdk import ObjectStoragePath
-from fakes import FakeTI
 from PIL import Image
+from support import FakeTI
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core.catalog import (

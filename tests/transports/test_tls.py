@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from payloads import API_KEY
+from support import API_KEY
 
 from airflow_provider_apiframe.core.errors import ApiframeTransportError
 from airflow_provider_apiframe.emulator import Emulator, EmulatorConfig

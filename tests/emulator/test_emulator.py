@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from payloads import API_KEY
 from PIL import Image
+from support import API_KEY
 
 from airflow_provider_apiframe.emulator import (
     EMULATOR_API_KEY,

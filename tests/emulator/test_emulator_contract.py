@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from payloads import API_KEY
 from PIL import Image
+from support import API_KEY
 
 from airflow_provider_apiframe.core.catalog import IMAGE_MODELS, models_of
 from airflow_provider_apiframe.emulator import Emulator, EmulatorConfig, free_port

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 import pytest
 from airflow.sdk import PokeReturnValue
-from fakes import FakeTI
+from support import FakeTI
 
 from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.errors import (

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from payloads import API_KEY
+from support import API_KEY
 
 from airflow_provider_apiframe.core import webhooks
 from airflow_provider_apiframe.core.webhooks import (

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import requests
 import structlog
-from payloads import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
+from support import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
 
 from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.config import client_config

@@ -13,8 +13,7 @@ import json
 from typing import Any
 
 import pytest
-from fakes import FakeTI
-from payloads import API_KEY
+from support import API_KEY, FakeTI
 
 from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.emulator.state import CONTENT_POLICY_ERROR

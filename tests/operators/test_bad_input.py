@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fakes import FakeTI
+from support import FakeTI
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.operators.gpt_image import GptImage2GenerateOperator, GptImageGenerateOperator

@@ -1,0 +1,241 @@
+"""What the tests share: API payloads shaped as the contract describes them, and fakes of Airflow's parts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import tenacity
+
+from airflow_provider_apiframe.core.calls import ApiCall, generate_gpt_image, get_job
+from airflow_provider_apiframe.core.errors import (
+    ApiframeHTTPError,
+    ApiframeJobError,
+    ApiframeResponseError,
+    ApiframeTransportError,
+    error_from_response,
+)
+from airflow_provider_apiframe.core.models import GPT_IMAGE_MODEL, Job
+from airflow_provider_apiframe.core.retry import RetryPolicy
+
+#: A distinctive key, so that any leak of it is easy to find.
+API_KEY = "afk_test_Zq8vXw3kLmN0pR7sT2uV"
+JOB_ID = "4f0c7d1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f"
+IMAGE = f"https://cdn.apiframe.test/{JOB_ID}-1.webp"
+ME_BODY = {
+    "user": {"id": "u-1", "email": "dev@example.com", "role": "OWNER"},
+    "team": {"id": "t-1", "name": "Pixels", "credits": 1234, "plan": "pro", "customerId": None},
+    "apiKey": {"id": "k-1", "name": "ci", "prefix": "afk_test"},
+}
+
+
+def job_body(status: str = "COMPLETED", **fields: Any) -> dict[str, Any]:
+    """A ``GET /v2/jobs/{id}`` body; ``fields`` override any key."""
+    done = status == "COMPLETED"
+    return {
+        "id": JOB_ID,
+        "status": status,
+        "model": "gpt-image-1.5",
+        "progress": 100 if done else 0,
+        "error": None,
+        "creditCost": 10 if done else None,
+        "webhookStatus": None,
+        "createdAt": "2026-11-24T12:00:00.000Z",
+        "completedAt": "2026-11-24T12:00:15.000Z" if done else None,
+        "result": {"images": [f"https://cdn.apiframe.test/{fields.get('id', JOB_ID)}-1.webp"]}
+        if done
+        else None,
+        "expired": False,
+        **fields,
+    }
+
+
+OTHER_JOB_ID = "5d0f3a1c-9b8e-4c7d-8e6f-1a2b3c4d5e6f"
+REQUEST_ID = "req-7f3a9c"
+IMAGE_A = "https://cdn.apiframe.ai/jobs/0b7c1e52-1.png"
+IMAGE_B = "https://cdn.apiframe.ai/jobs/0b7c1e52-2.png"
+
+
+class FakeTI:
+    """The task instance attributes the operators read, a recording ``xcom_push`` and an ``xcom_pull``."""
+
+    def __init__(
+        self,
+        *,
+        dag_id: str = "images",
+        task_id: str = "draw",
+        run_id: str = "manual__2026-11-24T00:00:00+00:00",
+        map_index: int | None = -1,
+        try_number: int = 1,
+    ):
+        self.dag_id = dag_id
+        self.task_id = task_id
+        self.run_id = run_id
+        self.map_index = map_index
+        self.try_number = try_number
+        self.pushed: list[tuple[str, Any]] = []
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed.append((key, value))
+
+    def xcom_pull(self, task_ids: str | None = None, key: str = "return_value", **_: Any) -> Any:
+        """The last value this task instance pushed under ``key``."""
+        values = [value for pushed_key, value in self.pushed if pushed_key == key]
+        return values[-1] if values else None
+
+    def retry(self) -> FakeTI:
+        """The same task instance, one try later."""
+        return FakeTI(
+            dag_id=self.dag_id,
+            task_id=self.task_id,
+            run_id=self.run_id,
+            map_index=self.map_index,
+            try_number=self.try_number + 1,
+        )
+
+
+class FakeLog:
+    """A ``Logger`` that keeps what it was told, formatted, in order (optionally in a shared list)."""
+
+    def __init__(self, events: list[tuple[str, Any]] | None = None):
+        self.events = events if events is not None else []
+
+    def info(self, msg: str, /, *args: Any) -> None:
+        self.events.append(("info", msg % args))
+
+    def warning(self, msg: str, /, *args: Any) -> None:
+        self.events.append(("warning", msg % args))
+
+    def messages(self, level: str) -> list[str]:
+        return [text for kind, text in self.events if kind == level]
+
+
+class FakeClock:
+    """Wall clock that only moves when told to: by ``sleep`` (tenacity's) or by a scripted attempt."""
+
+    def __init__(self, events: list[tuple[str, Any]] | None = None):
+        self.now = 1_000_000.0
+        self.sleeps: list[float] = []
+        self.events = events if events is not None else []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.events.append(("sleep", seconds))
+        self.now += seconds
+
+
+class Script:
+    """Plays outcomes in order (the last one forever): exceptions are raised, values returned."""
+
+    def __init__(self, *outcomes: Any, clock: FakeClock, seconds_per_attempt: float = 0.0):
+        self.outcomes = list(outcomes)
+        self.clock = clock
+        self.seconds_per_attempt = seconds_per_attempt
+        self.calls = 0
+        self.raised: list[BaseException] = []
+
+    def __call__(self) -> Any:
+        self.calls += 1
+        self.clock.events.append(("call", self.calls))
+        self.clock.now += self.seconds_per_attempt
+        outcome = self.outcomes[min(self.calls, len(self.outcomes)) - 1]
+        if isinstance(outcome, BaseException):
+            self.raised.append(outcome)
+            raise outcome
+        return outcome
+
+
+def run(policy: RetryPolicy, call: ApiCall[Any], script: Script, clock: FakeClock, log: Any = None) -> Any:
+    """Drive ``script`` through real ``tenacity.Retrying`` configured by ``policy``, sleeping on ``clock``."""
+    log = log if log is not None else FakeLog(clock.events)
+    retrying = tenacity.Retrying(sleep=clock.sleep, **policy.tenacity_kwargs(call, log))
+    return retrying(script)
+
+
+def http_error(
+    status: int, body: Any = None, headers: dict[str, str] | None = None, *, raw: bytes | None = None
+) -> ApiframeHTTPError:
+    content = raw if raw is not None else json.dumps(body or {"error": f"API says {status}"}).encode()
+    return error_from_response(
+        status, {"X-Request-Id": REQUEST_ID, **(headers or {})}, content, what="GET /v2/jobs/abc"
+    )
+
+
+def job_payload(
+    status: str = "PROCESSING",
+    *,
+    progress: int | None = None,
+    result: Any = None,
+    expired: bool | None = None,
+    error: str | None = None,
+    job_id: str = JOB_ID,
+) -> dict[str, Any]:
+    """A job exactly as ``GET /v2/jobs/{id}`` returns it (every required field of the contract)."""
+    payload: dict[str, Any] = {
+        "id": job_id,
+        "status": status,
+        "model": GPT_IMAGE_MODEL,
+        "progress": progress,
+        "error": error,
+        "creditCost": 6 if status == "COMPLETED" else None,
+        "webhookStatus": None,
+        "createdAt": "2026-07-16T10:00:00.000Z",
+        "completedAt": "2026-07-16T10:00:21.000Z" if status == "COMPLETED" else None,
+    }
+    if result is not None:
+        payload["result"] = result
+    if expired is not None:
+        payload["expired"] = expired
+    return payload
+
+
+def make_job(status: str = "PROCESSING", **kwargs: Any) -> Job:
+    return Job.model_validate(job_payload(status, **kwargs))
+
+
+# --- requests and errors of every kind, by name ---------------------------------------------------
+
+CALLS: dict[str, ApiCall[Any]] = {
+    "GET": get_job(JOB_ID),
+    "POST+key": generate_gpt_image(prompt="a red fox", idempotency_key="key-1"),
+    "POST": generate_gpt_image(prompt="a red fox"),
+}
+
+ERRORS: dict[str, Any] = {
+    "429": lambda: http_error(429, headers={"Retry-After": "1"}),
+    "429-no-retry-after": lambda: http_error(429),
+    "500": lambda: http_error(500),
+    "502": lambda: http_error(502),
+    "503": lambda: http_error(503),
+    "504": lambda: http_error(504),
+    "transport": lambda: ApiframeTransportError("Apiframe GET /v2/jobs/x got no response: ConnectTimeout"),
+    "response": lambda: ApiframeResponseError("unreadable body", status_code=200, request_id=REQUEST_ID),
+    "400": lambda: http_error(400),
+    "401": lambda: http_error(401),
+    "402": lambda: http_error(402),
+    "403": lambda: http_error(403),
+    "404": lambda: http_error(404),
+    "409": lambda: http_error(409),
+    "418": lambda: http_error(418),
+    "job-error": lambda: ApiframeJobError("failed", job_id=JOB_ID),
+    "ValueError": lambda: ValueError("not ours"),
+}
+
+MISSING = object()
+
+ENUMS: dict[str, tuple[str, ...]] = {
+    "aspect_ratio": ("1:1", "3:2", "2:3"),
+    "quality": ("low", "medium", "high", "auto"),
+    "background": ("auto", "transparent", "opaque"),
+    "output_format": ("png", "jpeg", "webp"),
+    "input_fidelity": ("low", "high"),
+}
+
+
+def gpt_fields(overrides: dict[str, Any]) -> dict[str, Any]:
+    """GPT Image fields: a prompt and ``overrides``; ``MISSING`` leaves a field out."""
+    fields = {"prompt": "a watercolor fox", **overrides}
+    return {k: v for k, v in fields.items() if v is not MISSING}
