@@ -121,10 +121,16 @@ class FakeClock:
     def time(self) -> float:
         return self.now
 
+    def monotonic(self) -> float:
+        return self.now
+
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.events.append(("sleep", seconds))
         self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
 
 
 class Script:
