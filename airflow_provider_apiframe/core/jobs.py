@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_apiframe.core.errors import (
     ApiframeError,
-    ApiframeInvalidParamsError,
     ApiframeJobError,
     ApiframeJobTimeoutError,
 )
@@ -116,22 +114,6 @@ def timeout_message(job_id: str, last_seen: str) -> str:
         "idempotency key re-attaches to the same job without a new charge), wait for it with "
         f"ApiframeJobSensor(job_id={job_id!r}), or read it with ApiframeHook().get_job({job_id!r})."
     )
-
-
-def check_job_id(job_id: Any) -> str:
-    """
-    Check that ``job_id`` is a job id (a UUID) before asking the API about it.
-
-    :param job_id: The value given, e.g. a rendered template.
-    """
-    try:
-        return str(uuid.UUID(job_id)) if isinstance(job_id, str) and len(job_id) == 36 else _bad_id(job_id)
-    except ValueError:
-        return _bad_id(job_id)
-
-
-def _bad_id(job_id: Any) -> str:
-    raise ApiframeInvalidParamsError([("job_id", f"got {job_id!r}; allowed: a job id (a UUID)")])
 
 
 def is_terminal(job: Job) -> bool:

@@ -11,7 +11,8 @@ from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 
 from airflow_provider_apiframe._compat import AirflowSensorTimeout
 from airflow_provider_apiframe.core.errors import ApiframeJobTimeoutError
-from airflow_provider_apiframe.core.jobs import check_job_id, is_terminal
+from airflow_provider_apiframe.core.jobs import is_terminal
+from airflow_provider_apiframe.core.validation import check_job_id
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.operators.base import JobResultMixin, fail_fast_on_bad_input
 
