@@ -31,7 +31,7 @@ from typing import Any
 
 from PIL import Image
 
-from airflow_provider_apiframe.emulator import free_port, wait_until_up
+from airflow_provider_apiframe.emulator import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out"
@@ -57,32 +57,14 @@ def api() -> Any:
         return
     # A fresh key the emulator accepts (CI passes its own, to look for it in this script's output).
     key = os.environ.get("APIFRAME_DEMO_EMULATOR_KEY") or f"afk_demo_{secrets.token_hex(12)}"
-    port = free_port()
     job_seconds = os.environ.get("APIFRAME_DEMO_JOB_SECONDS", "4")
-    command = [
-        sys.executable,
-        "-m",
-        "airflow_provider_apiframe.emulator",
-        "--port",
-        str(port),
-        "--api-key",
-        key,
-        "--job-seconds",
-        job_seconds,
-        "--log-level",
-        "warning",
-    ]
-    url = f"http://127.0.0.1:{port}"
-    step(1, f"Starting the Apiframe emulator on {url} (each job takes ~{job_seconds} s)")
-    log = (OUT / "emulator.log").open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    emulator = EmulatorProcess(api_key=key, settings={"job_seconds": job_seconds}, log=OUT / "emulator.log")
+    step(1, f"Starting the Apiframe emulator on {emulator.url} (each job takes ~{job_seconds} s)")
+    emulator.start()
     try:
-        wait_until_up(url)
-        yield url, key, "the local emulator"
+        yield emulator.url, key, "the local emulator"
     finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
+        emulator.stop(timeout=10)
         print(f"\nEmulator stopped (its log: {OUT / 'emulator.log'}).")
 
 

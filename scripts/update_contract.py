@@ -25,8 +25,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_apiframe.core import contract
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE = ROOT.parent / "shared" / "apiframe-openapi.json"
+DEFAULT_SOURCE = contract.CHECKOUT_DOCUMENT
 LIVE_URL = "https://api.apiframe.ai/v2/openapi.json"
 SNAPSHOT = ROOT / "airflow_provider_apiframe" / "core" / "contract.json"
 

@@ -6,6 +6,9 @@ document: every operation's parameters, request and response schemas (types, enu
 lengths, patterns, formats, defaults, required keys, ``additionalProperties``, the per-model
 ``oneOf`` alternatives) and the model list of each job route, with no prose. It keeps the
 document's layout, so ``$ref`` s resolve in it exactly as in the document.
+
+The official document itself is found in one place, :func:`document_path`: the path given, else
+``$APIFRAME_OPENAPI_SPEC``, else (for a checkout of this repository) ``../shared/apiframe-openapi.json``.
 """
 
 from __future__ import annotations
@@ -15,10 +18,32 @@ import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 #: Environment variable naming a (newer) contract document to use instead of the snapshot.
 SPEC_ENV = "APIFRAME_OPENAPI_SPEC"
+#: Where a checkout of this repository finds the official document: ``../shared/apiframe-openapi.json``.
+CHECKOUT_DOCUMENT = Path(__file__).resolve().parents[3] / "shared" / "apiframe-openapi.json"
+
+
+@overload
+def document_path(path: str | os.PathLike[str] | None = None, *, default: Path = ...) -> Path: ...
+@overload
+def document_path(path: str | os.PathLike[str] | None = None, *, default: None) -> Path | None: ...
+def document_path(
+    path: str | os.PathLike[str] | None = None, *, default: Path | None = CHECKOUT_DOCUMENT
+) -> Path | None:
+    """
+    Where the official contract document is: ``path``, else ``$APIFRAME_OPENAPI_SPEC``, else ``default``.
+
+    The emulator passes ``default=None`` (no document named: it validates with the snapshot); the
+    tests and scripts of this repository keep the default, the document beside the checkout.
+
+    :param path: A path given explicitly (e.g. on a command line); empty counts as not given.
+    :param default: The path when neither names one.
+    """
+    named = path or os.environ.get(SPEC_ENV)
+    return Path(named) if named else default
 
 
 @cache

@@ -63,4 +63,4 @@ def load_spec(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
 
     :param path: A path to ``apiframe-openapi.json``.
     """
-    return contract.load(path or os.environ.get(contract.SPEC_ENV) or None)
+    return contract.load(contract.document_path(path, default=None))

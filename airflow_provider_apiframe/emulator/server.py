@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +15,7 @@ import uvicorn
 from airflow_provider_apiframe.core import contract
 from airflow_provider_apiframe.emulator.app import create_app
 from airflow_provider_apiframe.emulator.config import EMULATOR_API_KEY, EmulatorConfig, load_spec
+from airflow_provider_apiframe.emulator.process import free_port
 from airflow_provider_apiframe.emulator.state import EmulatorState, FaultRule, OutcomeRule
 
 
@@ -93,32 +91,6 @@ class Emulator:
             thread.join(10)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_up(url: str, timeout: float = 30.0) -> None:
-    """
-    Wait for an emulator started elsewhere (e.g. as a process) to answer.
-
-    :param url: Its base URL.
-    :param timeout: Seconds to wait.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_emulator/state", timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def _uvicorn_config(app: Any, host: str, port: int, log_level: str, **tls: Any) -> uvicorn.Config:
     # A graceful stop waits at most 5 s for requests in flight (a slow fault may hold one far longer);
     # idle connections stay open 30 s, as an API behind a load balancer keeps them, not uvicorn's 5 s.
@@ -160,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
+    named = contract.document_path(args.spec, default=None)
     config = EmulatorConfig(
         api_keys=tuple(args.api_key or (EMULATOR_API_KEY,)),
         inactive_keys=tuple(args.inactive_key),
@@ -168,14 +141,14 @@ def main(argv: list[str] | None = None) -> None:
         jitter=args.jitter,
         retention_seconds=args.retention_seconds,
         rate_limit=args.rate_limit,
-        spec=load_spec(args.spec) if args.spec or os.environ.get(contract.SPEC_ENV) else None,
+        spec=load_spec(named) if named else None,
         public_url=args.public_url,
         seed=args.seed,
         large_image_side=args.large_image_side,
         state_file=args.state_file,
     )
     emulator = Emulator(config)
-    source = args.spec or os.environ.get(contract.SPEC_ENV) or "the snapshot shipped with the package"
+    source = str(named) if named else "the snapshot shipped with the package"
     validation = f"the contract (API {contract.version(config.spec or contract.snapshot())}, {source})"
     print(
         f"Apiframe emulator on http://{args.host}:{args.port} ({len(config.api_keys)} key(s), "

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg2
 from cryptography.fernet import Fernet
 
-from airflow_provider_apiframe.emulator import free_port, wait_until_up
+from airflow_provider_apiframe.emulator import EmulatorProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,50 +143,20 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class EmulatorProcess:
-    """The Apiframe emulator as its own process on a fixed port, restartable like a real server."""
+def emulator_process(api_key: str, workdir: Path) -> EmulatorProcess:
+    """
+    The Apiframe emulator as its own process group on a fixed port, restartable like a real server.
 
-    def __init__(self, api_key: str, workdir: Path) -> None:
-        self.api_key = api_key
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self, *, job_seconds: float = 8.0, state_file: Path | None = None) -> None:
-        command = [
-            sys.executable, "-m", "airflow_provider_apiframe.emulator", "--port", str(self.port),
-            "--api-key", self.api_key, "--job-seconds", str(job_seconds), "--jitter", "0.1",
-            "--log-level", "warning",
-        ]  # fmt: skip
-        if state_file is not None:
-            command += ["--state-file", str(state_file)]
-        self.starts += 1
-        log = (self.workdir / f"emulator-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until_up(self.url)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-                raise AssertionError(f"the emulator ignored signal {sig} for 30 s") from None
-        self.process = None
-
-    def admin(self, path: str, body: Any = None, method: str | None = None) -> Any:
-        """Call an ``/_emulator/...`` route (state, jobs, requests, faults, outcomes, rules)."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}/_emulator/{path}", data=data, method=method or ("POST" if data else "GET"),
-            headers={"Content-Type": "application/json"},
-        )  # fmt: skip
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
+    ``start(job_seconds=..., state_file=...)`` restarts it with other settings (8 s jobs by
+    default); ``stop(signal.SIGKILL)`` kills it as a crash would. Each start logs to
+    ``emulator-<n>.log`` in ``workdir``.
+    """
+    return EmulatorProcess(
+        api_key=api_key,
+        settings={"job_seconds": 8.0, "jitter": 0.1},
+        log=workdir / "emulator-{start}.log",
+        own_session=True,
+    )
 
 
 class Deployment:
@@ -392,7 +362,7 @@ def deployment(
     workdir = Path(tempfile.mkdtemp(prefix="apiframe-deployment-"))
     postgres = Postgres()
     postgres.start()
-    emulator = EmulatorProcess(api_key, workdir)
+    emulator = emulator_process(api_key, workdir)
     emulator.start()
     airflow = Deployment(workdir, postgres, emulator, dags)
     airflow.env.update(settings or {})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -16,14 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from support import API_KEY
+from support import API_KEY, wait_for
 
 from airflow_provider_apiframe.emulator import (
     EMULATOR_API_KEY,
     Emulator,
     EmulatorConfig,
+    EmulatorProcess,
     free_port,
-    wait_until_up,
 )
 from airflow_provider_apiframe.emulator.images import render
 from airflow_provider_apiframe.emulator.state import CONTENT_POLICY_ERROR
@@ -34,15 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, every: float = 0.04) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every)
 
 
 def client_for(emulator: Emulator, key: str = API_KEY) -> httpx.Client:
@@ -706,7 +696,7 @@ def test_unknown_outcome_header_is_rejected(emulator: Emulator, client: httpx.Cl
 # --- the command -------------------------------------------------------------------------------------------
 
 
-def test_command_starts_and_answers() -> None:
+def test_command_starts_and_answers(tmp_path: Path) -> None:
     """``apiframe-emulator`` and ``python -m airflow_provider_apiframe.emulator``, side by side."""
     script = Path(sys.executable).parent / "apiframe-emulator"
     assert script.is_file(), "the apiframe-emulator console script is not installed"
@@ -714,23 +704,23 @@ def test_command_starts_and_answers() -> None:
         "console script": [str(script)],
         "python -m": [sys.executable, "-m", "airflow_provider_apiframe.emulator"],
     }
-    processes: dict[str, tuple[str, subprocess.Popen[str]]] = {}
+    processes = {
+        how: EmulatorProcess(
+            settings={"job_seconds": 0.2},
+            log_level=None,
+            log=tmp_path / f"{how}.log",
+            command=command,
+            cwd=ROOT,
+        )
+        for how, command in commands.items()
+    }
+    ended: dict[str, int | None] = {}
     try:
-        for how, command in commands.items():
-            port = free_port()
-            processes[how] = (
-                f"http://127.0.0.1:{port}",
-                subprocess.Popen(
-                    [*command, "--port", str(port), "--job-seconds", "0.2"],
-                    cwd=ROOT,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                ),
-            )
-        for url, _ in processes.values():
-            wait_until_up(url, timeout=30)
-        for url, _ in processes.values():
+        for running in processes.values():
+            running.start(wait=False)
+        for running in processes.values():
+            running.wait_until_up(timeout=30)
+        for url in (running.url for running in processes.values()):
             with httpx.Client(base_url=url, headers={"X-API-Key": EMULATOR_API_KEY}, timeout=10) as client:
                 assert client.get("/v2/me").json()["team"]["credits"] == 100_000
                 assert client.get("/v2/me", headers={"X-API-Key": API_KEY}).status_code == 401
@@ -743,14 +733,15 @@ def test_command_starts_and_answers() -> None:
                 invalid = {"prompt": "p", "model": "flux-2-pro", "fluxParams": {"x": 1}}
                 assert client.post(GENERATE, json=invalid).status_code == 400
     finally:
-        outputs = {}
-        for how, (_, process) in processes.items():
-            process.terminate()
-            outputs[how] = process.communicate(timeout=15)[0]
-    for how, (url, process) in processes.items():
-        assert f"Apiframe emulator on {url}" in outputs[how], outputs[how]
-        assert "checked against the contract (API 2.0.0, the snapshot shipped" in outputs[how]
-        assert process.returncode is not None
+        for how, running in processes.items():
+            process = running.process
+            running.stop(timeout=15)
+            ended[how] = None if process is None else process.returncode
+    for how, running in processes.items():
+        output = (tmp_path / f"{how}.log").read_text()
+        assert f"Apiframe emulator on {running.url}" in output, output
+        assert "checked against the contract (API 2.0.0, the snapshot shipped" in output
+        assert ended[how] is not None
 
 
 def test_held_jobs_stay_queued_until_released_then_run_their_full_time(

@@ -10,13 +10,13 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-from support import API_KEY
+from support import API_KEY, wait_for
 
 from airflow_provider_apiframe.core.catalog import IMAGE_MODELS, models_of
 from airflow_provider_apiframe.emulator import Emulator, EmulatorConfig, free_port
@@ -50,15 +50,6 @@ def png_bytes(size: tuple[int, int] = (64, 48), color: tuple[int, int, int] = (2
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, "PNG")
     return out.getvalue()
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every)
 
 
 def submit(client: httpx.Client, route: str, body: Any, **headers: str) -> str:

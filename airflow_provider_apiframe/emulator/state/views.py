@@ -1,0 +1,109 @@
+"""
+How the emulator shows what it knows: a job as ``GET /v2/jobs/{id}`` does, and the admin views.
+
+The admin views (``/_emulator/state`` and ``/_emulator/jobs``) are read by tests and by the
+deployment tests over HTTP: their JSON shapes are an interface.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_apiframe.emulator.state.jobs import JobRecord
+
+if TYPE_CHECKING:
+    from airflow_provider_apiframe.emulator.state.facade import EmulatorState
+
+
+def iso_time(moment: float) -> str:
+    """
+    ``moment`` as the API writes times: ISO 8601 UTC with milliseconds.
+
+    :param moment: A Unix time.
+    """
+    return (
+        datetime.fromtimestamp(moment, tz=timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def job_json(state: EmulatorState, job: JobRecord, base_url: str, now: float | None) -> dict[str, Any]:
+    """
+    The job as ``GET /v2/jobs/{id}`` shows it.
+
+    :param state: The emulator's state.
+    :param job: The job.
+    :param base_url: Base URL for result links.
+    :param now: The time to read it at (None: now).
+    """
+    status, progress = state.status(job, now)
+    completed = status == "COMPLETED"
+    result: Any = None
+    if completed:
+        ext = job.images.fmt
+        urls = [f"{base_url}/files/{job.id}-{n}.{ext}" for n in range(1, job.images.count + 1)]
+        result = {"string": urls[0], "unknown": {"url": urls[0]}}.get(job.result_shape, {"images": urls})
+    ended = status in ("COMPLETED", "FAILED", "CANCELLED")
+    return {
+        "id": job.id,
+        "status": status,
+        "model": job.model,
+        "progress": progress,
+        "error": job.error if status in ("FAILED", "CANCELLED") else None,
+        "creditCost": job.cost if completed else (0 if ended else None),
+        "webhookStatus": job.webhook_status,
+        "createdAt": iso_time(job.created),
+        "completedAt": iso_time(job.completed_at) if ended and job.completed_at else None,
+        "result": result,
+        "input": job.body,
+        "expired": state.is_expired(job, now),
+    }
+
+
+def describe_jobs(state: EmulatorState) -> list[dict[str, Any]]:
+    """
+    Every job, oldest first, as tests want to see it (status, cost, whether charged, its keys).
+
+    :param state: The emulator's state.
+    """
+    keys = state.replays.by_job()
+    charged = state.ledger.charged()
+    return [
+        {
+            "id": job.id,
+            "model": job.model,
+            "route": job.route,
+            "prompt": job.prompt,
+            "status": state.status(job)[0],
+            "cost": job.cost,
+            "charged": job.id in charged,
+            "idempotencyKeys": keys.get(job.id, []),
+            "inputUrls": list(job.input_urls),
+        }
+        for job in state.store.in_order()
+    ]
+
+
+def summary(state: EmulatorState) -> dict[str, Any]:
+    """
+    What tests and people want to know at a glance.
+
+    :param state: The emulator's state.
+    """
+    by_status: dict[str, int] = {}
+    for job in state.jobs.values():
+        status = state.status(job)[0]
+        by_status[status] = by_status.get(status, 0) + 1
+    return {
+        "credits": state.credits,
+        "charges": [{"jobId": job_id, "credits": cost} for job_id, cost in state.charges],
+        "idempotencyKeys": len(state.idempotency),
+        "uploads": len(state.uploads),
+        "jobs": len(state.jobs),
+        "jobsByStatus": by_status,
+        "requests": len(state.requests),
+        "requestsByRoute": dict(state.requests_by_route),
+        "webhooksDelivered": sum(1 for w in state.webhooks if w.get("delivered")),
+    }
