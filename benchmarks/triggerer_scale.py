@@ -289,9 +289,9 @@ def child(args: argparse.Namespace) -> None:
 
     BaseHook.aget_connection = classmethod(aget_connection)  # type: ignore[method-assign,assignment]
     if args.one == "provider":  # its status pages run on their own cycle
-        from airflow_provider_apiframe.shared import BATCH_CYCLE_SECONDS
+        from airflow_provider_apiframe.triggerer.tuning import TUNING
 
-        PERIOD["seconds"] = BATCH_CYCLE_SECONDS
+        PERIOD["seconds"] = TUNING.batch_cycle_seconds
     else:
         PERIOD["seconds"] = args.period
     result = asyncio.run(measure(args.one, args.url, args.jobs[0], args.cap))

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
-import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,15 +14,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support import API_KEY, FakeClock
 
+from airflow_provider_apiframe.core.contract import document_path
 from airflow_provider_apiframe.emulator import Emulator, EmulatorConfig
+
+if TYPE_CHECKING:
+    from airflow_provider_apiframe.triggerer.tuning import Tuning
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_URL = "https://api.apiframe.test"
-
-
-def document_path() -> Path:
-    """Where the official contract document is: ``$APIFRAME_OPENAPI_SPEC``, else ``../shared``."""
-    return Path(os.environ.get("APIFRAME_OPENAPI_SPEC", ROOT.parent / "shared" / "apiframe-openapi.json"))
 
 
 class Contract:
@@ -145,12 +144,21 @@ def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """A fake clock behind ``time.time()`` of the retry policy and the job poller."""
-    fake = FakeClock()
-    from airflow_provider_apiframe.core import jobs as jobs_module
-    from airflow_provider_apiframe.core import retry as retry_module
+def clock() -> Iterator[FakeClock]:
+    """A fake clock in use for the test: the core's deadlines, poll schedule and poll waits read it."""
+    from airflow_provider_apiframe.core import clock as clock_module
 
-    monkeypatch.setattr(retry_module, "time", types.SimpleNamespace(time=fake.time))
-    monkeypatch.setattr(jobs_module, "time", types.SimpleNamespace(time=fake.time))
-    return fake
+    with clock_module.use(FakeClock()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def tune(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Tuning]:
+    """Tune the triggerer's job watcher for the test: ``tune(extra_pages=0, max_pages=2)``."""
+    from airflow_provider_apiframe.triggerer import tuning
+
+    def use(**changes: Any) -> Tuning:
+        monkeypatch.setattr(tuning, "TUNING", dataclasses.replace(tuning.TUNING, **changes))
+        return tuning.TUNING
+
+    return use

@@ -12,9 +12,10 @@ from __future__ import annotations
 import email.utils
 import json
 import math
-import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
+
+from airflow_provider_apiframe.core import clock
 
 
 class ApiframeError(Exception):
@@ -239,7 +240,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - clock.now()
         except (TypeError, ValueError):
             return None
     return min(max(seconds, 0.0), 24 * 3600.0) if math.isfinite(seconds) else None

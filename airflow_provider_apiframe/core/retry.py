@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import time
 from typing import Any, Protocol
 
 import tenacity
 
+from airflow_provider_apiframe.core import clock
 from airflow_provider_apiframe.core.errors import (
     ApiframeError,
     ApiframeRateLimitError,
@@ -57,7 +57,8 @@ class RetryPolicy:
     :param max_attempts: Attempts in all, the first one included.
     :param base_delay: Backoff scale in seconds.
     :param max_delay: Cap of one backoff wait in seconds (``Retry-After`` may ask for longer).
-    :param deadline: Wall-clock time (``time.time()``) after which no retry starts.
+    :param deadline: Wall-clock time (:func:`~airflow_provider_apiframe.core.clock.now`) after which no
+        retry starts.
     :param ride_out_outages: Retry ``5xx`` and missing responses until the deadline, not just
         ``max_attempts`` times (for polls, which have nothing better to do).
     :param max_retry_after: Without a deadline, the longest ``Retry-After`` worth waiting for.
@@ -124,7 +125,7 @@ class RetryPolicy:
             if self.deadline is None:
                 if sleep > self.max_retry_after:
                     return True
-            elif time.time() + sleep >= self.deadline:
+            elif clock.now() + sleep >= self.deadline:
                 return True
             elif isinstance(error, ApiframeRateLimitError) or (
                 self.ride_out_outages and isinstance(error, (ApiframeServerError, ApiframeTransportError))

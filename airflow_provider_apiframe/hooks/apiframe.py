@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 from pydantic import BaseModel
 
-from airflow_provider_apiframe import shared
 from airflow_provider_apiframe._compat import AirflowNotFoundException
-from airflow_provider_apiframe.core import calls
+from airflow_provider_apiframe.core import calls, waiting
 from airflow_provider_apiframe.core.config import ClientConfig, client_config
 from airflow_provider_apiframe.core.errors import ApiframeError
-from airflow_provider_apiframe.core.jobs import JobPoller
 from airflow_provider_apiframe.core.models import Job
-from airflow_provider_apiframe.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_apiframe.core.waiting import JobPoller
+from airflow_provider_apiframe.hooks import connection_form
+from airflow_provider_apiframe.triggerer import pool
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -42,7 +41,7 @@ class ApiframeHook(BaseHook):
 
     Sync methods serve workers over one pooled ``requests`` session; ``a``-prefixed methods serve
     triggers over one pooled ``httpx.AsyncClient`` shared by every hook of the connection in the
-    event loop (see :mod:`airflow_provider_apiframe.shared`; leave it with :meth:`aclose`).
+    event loop (see :mod:`airflow_provider_apiframe.triggerer`; leave it with :meth:`aclose`).
 
     :param apiframe_conn_id: The Apiframe connection to use.
     """
@@ -55,7 +54,7 @@ class ApiframeHook(BaseHook):
     def __init__(self, apiframe_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.apiframe_conn_id = apiframe_conn_id
-        self._shared: shared.SharedConnection | None = None
+        self._shared: pool.SharedConnection | None = None
         self._shared_lock = asyncio.Lock()
 
     # --- connection -> config ------------------------------------------------------------------
@@ -161,18 +160,11 @@ class ApiframeHook(BaseHook):
         :param poll_now: ``False`` when the status was just read: the first poll waits.
         """
         poller = JobPoller(job_id, timeout=timeout, max_interval=poll_interval, log=self.log)
-        wait: float | None = poller.first_wait(poll_now)
-        while wait is not None:
-            if wait:
-                time.sleep(wait)
-            try:
-                job = self._transport.send(
-                    calls.get_job(job_id), retry=self.config.retry.until(poller.deadline)
-                )
-            except ApiframeError as exc:
-                raise poller.failed(exc) from None
-            wait = poller.after(job)
-        return job
+
+        def read(deadline: float) -> Job:
+            return self._transport.send(calls.get_job(job_id), retry=self.config.retry.until(deadline))
+
+        return waiting.wait_for_job(poller, read, poll_now=poll_now)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the key with ``GET /v2/me`` and report the team's credits."""
@@ -189,11 +181,11 @@ class ApiframeHook(BaseHook):
 
     # --- async (triggerer) -------------------------------------------------------------------------
 
-    async def _ashared(self) -> shared.SharedConnection:
+    async def _ashared(self) -> pool.SharedConnection:
         """The connection's transport and job watcher, shared by every hook in this event loop."""
         async with self._shared_lock:
             if self._shared is None:
-                self._shared = await shared.acquire(self.apiframe_conn_id, self._aopen_transport)
+                self._shared = await pool.acquire(self.apiframe_conn_id, self._aopen_transport)
         return self._shared
 
     async def _aopen_transport(self) -> AsyncTransport:
@@ -236,8 +228,8 @@ class ApiframeHook(BaseHook):
         :meth:`wait_for_job` without blocking the event loop; for triggers.
 
         While several jobs of the connection are awaited in this event loop, they are read from
-        shared ``GET /v2/jobs`` pages (see :mod:`airflow_provider_apiframe.shared`); a job is read on
-        its own when the pages do not show it. The pages carry everything of a job but its
+        shared ``GET /v2/jobs`` pages (see :mod:`airflow_provider_apiframe.triggerer.watcher`); a job is
+        read on its own when the pages do not show it. The pages carry everything of a job but its
         ``input``.
 
         :param job_id: The job.
@@ -249,30 +241,13 @@ class ApiframeHook(BaseHook):
         connection = await self._ashared()
         transport = connection.transport
         poller = JobPoller(job_id, timeout=timeout, max_interval=poll_interval, log=self.log)
+
+        async def read(deadline: float) -> Job:
+            retry = transport.config.retry.until(deadline)
+            return await transport.send(calls.get_job(job_id), retry=retry, log=self.log)
+
         with connection.watcher.watch(job_id) as sighting:
-            wait: float | None = poller.first_wait(poll_now)
-            while wait is not None:
-                seen: Job | shared.Pending | None = None
-                if connection.watcher.batching:
-                    seen = await sighting.next(wait)
-                elif wait:
-                    await asyncio.sleep(wait)
-                if seen is shared.PENDING and time.time() < poller.deadline:
-                    wait = min(shared.BATCH_CYCLE_SECONDS, poller.deadline - time.time())
-                    continue  # the first round of pages with this job is under way: wait for it
-                if isinstance(seen, Job):
-                    job = seen
-                else:  # the pages do not cover it: read it
-                    try:
-                        job = await transport.send(
-                            calls.get_job(job_id),
-                            retry=transport.config.retry.until(poller.deadline),
-                            log=self.log,
-                        )
-                    except ApiframeError as exc:
-                        raise poller.failed(exc) from None
-                wait = poller.after(job)
-        return job
+            return await waiting.await_for_job(poller, read, look=sighting.look, poll_now=poll_now)
 
     async def aget_me(self) -> Me:
         """Read the caller, its team and the team's credit balance without blocking the event loop."""
@@ -282,7 +257,7 @@ class ApiframeHook(BaseHook):
     async def aclose(self) -> None:
         """Leave the shared async transport; the last hook of the connection to leave closes it."""
         if self._shared is not None:
-            await shared.release(self.apiframe_conn_id, self._shared)
+            await pool.release(self.apiframe_conn_id, self._shared)
             self._shared = None
 
     # --- connection form (Airflow < 3.2 reads it from the hook; later versions from provider info) ---
@@ -290,27 +265,9 @@ class ApiframeHook(BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Hide what the API does not use and relabel the rest."""
-        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
+        return connection_form.ui_field_behaviour()
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """The timeout, retry and TLS extras, as form fields."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from wtforms import BooleanField, IntegerField, StringField
-        from wtforms.validators import Optional
-
-        widgets: dict[str, Any] = {}
-        for name, field in CONN_FIELDS.items():
-            kind = field["schema"]["type"][0]
-            if kind == "boolean":
-                widgets[name] = BooleanField(
-                    field["label"], default=field["schema"]["default"], description=field["description"]
-                )
-                continue
-            widgets[name] = {"number": StringField, "integer": IntegerField}[kind](
-                field["label"],
-                widget=BS3TextFieldWidget(),
-                validators=[Optional()],
-                description=field["description"],
-            )
-        return widgets
+        return connection_form.form_widgets()

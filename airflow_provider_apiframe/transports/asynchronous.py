@@ -60,7 +60,7 @@ class AsyncTransport:
     Non-blocking transport over one pooled ``httpx.AsyncClient``; for triggers.
 
     Build it with :meth:`open` from inside the event loop that will use it. Many triggers may share
-    one (see :mod:`airflow_provider_apiframe.shared`); they then share its connection pool and its
+    one (see :mod:`airflow_provider_apiframe.triggerer.pool`); they then share its connection pool and its
     :class:`RateGovernor`.
 
     :param config: Where and how to connect.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from airflow_provider_apiframe.core import clock
 from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeJobTimeoutError
 from airflow_provider_apiframe.core.models import Job, JobStatus
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
@@ -127,7 +127,7 @@ class ApiframeJobTrigger(BaseTrigger):
         try:
             job = await hook.await_for_job(
                 self.job_id,
-                timeout=self.deadline - time.time(),
+                timeout=self.deadline - clock.now(),
                 poll_interval=self.poll_interval,
                 poll_now=False,  # the job was just submitted (or read): the first poll waits
             )

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import email.utils
 import json
-import types
 from typing import Any
 
 import pytest
 from support import (
     REQUEST_ID,
+    FakeClock,
     http_error,
 )
 
-from airflow_provider_apiframe.core import errors as errors_module
 from airflow_provider_apiframe.core.errors import (
     ApiframeAuthenticationError,
     ApiframeBadRequestError,
@@ -217,9 +216,8 @@ def test_rate_limit_without_retry_after() -> None:
     assert "Retry-After" not in str(err)
 
 
-def test_rate_limit_retry_after_as_http_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = 1_790_000_000.0
-    monkeypatch.setattr(errors_module, "time", types.SimpleNamespace(time=lambda: now))
+def test_rate_limit_retry_after_as_http_date(clock: FakeClock) -> None:
+    now = clock.now = 1_790_000_000.0
     date = email.utils.formatdate(now + 120, usegmt=True)
     err = http_error(429, {"error": "Slow down"}, {"Retry-After": date})
     assert isinstance(err, ApiframeRateLimitError)

@@ -6,14 +6,13 @@ import json
 import logging
 import time
 import traceback
-import types
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import structlog
-from support import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
+from support import API_KEY, IMAGE, JOB_ID, ME_BODY, FakeClock, job_body
 
 from airflow_provider_apiframe import __version__
 from airflow_provider_apiframe.core import calls
@@ -34,7 +33,6 @@ from airflow_provider_apiframe.core.errors import (
     ApiframeServerError,
     ApiframeTransportError,
 )
-from airflow_provider_apiframe.hooks import apiframe as hook_module
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.transports.base import USER_AGENT
 
@@ -69,20 +67,10 @@ def hook(connection: str) -> ApiframeHook:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the waits between polls of ``wait_for_job``; sleep at most 20 ms of each."""
-    waits: list[float] = []
-    real_sleep = time.sleep
-
-    def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        real_sleep(min(seconds, 0.02))
-
-    # Replace the module's view of ``time`` only: tenacity's retry sleeps stay untouched.
-    clock = types.SimpleNamespace(**vars(time))
-    clock.sleep = fake_sleep
-    monkeypatch.setattr(hook_module, "time", clock)
-    return waits
+def sleeps(clock: FakeClock) -> list[float]:
+    """Record the waits between polls of ``wait_for_job``, on a fake clock they move forward."""
+    # The poll waits are the clock's; tenacity's retry sleeps stay real (and short: ``retry_waits``).
+    return clock.sleeps
 
 
 # --- authentication and where requests go --------------------------------------------------------------

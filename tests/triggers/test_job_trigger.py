@@ -10,16 +10,16 @@ import json
 import ssl
 import threading
 import time
-import types
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import requests
 import structlog
-from support import API_KEY, IMAGE, JOB_ID, ME_BODY, job_body
+from support import API_KEY, IMAGE, JOB_ID, ME_BODY, LoopClock, job_body
 
-from airflow_provider_apiframe.core import calls
+from airflow_provider_apiframe.core import calls, clock
 from airflow_provider_apiframe.core.config import client_config
 from airflow_provider_apiframe.core.errors import (
     ApiframeAuthenticationError,
@@ -31,7 +31,6 @@ from airflow_provider_apiframe.core.errors import (
     ApiframePermissionError,
     ApiframeTransportError,
 )
-from airflow_provider_apiframe.hooks import apiframe as hook_module
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.transports import asynchronous as transport_module
 from airflow_provider_apiframe.transports.asynchronous import AsyncTransport
@@ -131,20 +130,11 @@ def no_sync_http(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture
-def poll_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the waits between polls of ``await_for_job`` without waiting."""
-    waits: list[float] = []
-    real_sleep = asyncio.sleep
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        await real_sleep(0)
-
-    # Replace the hook module's view of ``asyncio`` only: retry sleeps and the loop stay untouched.
-    fake_asyncio = types.SimpleNamespace(**vars(asyncio))
-    fake_asyncio.sleep = fake_sleep
-    monkeypatch.setattr(hook_module, "asyncio", fake_asyncio)
-    return waits
+def poll_waits() -> Iterator[list[float]]:
+    """Record the waits between polls of ``await_for_job`` without waiting (a fake clock in use)."""
+    # Only the poll waits are the clock's: retry sleeps, the rate governor and the loop stay untouched.
+    with clock.use(LoopClock()) as fake:
+        yield fake.sleeps
 
 
 async def run_trigger(trigger: ApiframeJobTrigger) -> list[dict[str, Any]]:

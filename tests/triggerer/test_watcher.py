@@ -1,33 +1,23 @@
 """
-What the triggers of one triggerer share: one pooled client per connection and event loop, one rate
-governor, and batched status reads (``GET /v2/jobs`` pages) with per-job reads as the fallback.
+The job watcher: batched status reads (``GET /v2/jobs`` pages) for many triggers of a connection,
+with per-job reads as the fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
-from airflow_provider_apiframe import shared
 from airflow_provider_apiframe.core import calls
-from airflow_provider_apiframe.core.config import ClientConfig
-from airflow_provider_apiframe.core.retry import RetryPolicy
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
-from airflow_provider_apiframe.transports.asynchronous import AsyncTransport
+from airflow_provider_apiframe.triggerer import tuning
+from airflow_provider_apiframe.triggerer.tuning import Tuning
+from airflow_provider_apiframe.triggerer.watcher import JobWatcher
 from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger
-
-JOB_ID = "0b9e4c38-6f2a-4a0e-9d7c-2f1d6f0e8a11"
-
-
-@pytest.fixture
-def api(emulator: Any, use_connection: Any) -> Any:
-    use_connection(emulator.url)
-    emulator.config.job_seconds = 1.5
-    return emulator
 
 
 def submit_jobs(count: int) -> list[str]:
@@ -58,104 +48,6 @@ def reads(api: Any) -> tuple[int, int]:
     return gets.count("/v2/jobs"), sum(path.startswith("/v2/jobs/") for path in gets)
 
 
-# --- one pooled client per connection and event loop --------------------------------------------------
-
-
-async def test_hooks_of_one_connection_share_one_client_closed_by_the_last(api: Any) -> None:
-    hooks = [ApiframeHook() for _ in range(5)]
-    transports = {id(await hook._aget_transport()) for hook in hooks}
-    assert len(transports) == 1, "one client for the connection in this event loop"
-    transport = await hooks[0]._aget_transport()
-
-    for hook in hooks[:-1]:
-        await hook.aclose()
-    assert not transport._client.is_closed, "still in use by the last hook"
-    await hooks[-1].aclose()
-    assert transport._client.is_closed, "closed when the last one left"
-
-    fresh = ApiframeHook()
-    assert await fresh._aget_transport() is not transport, "a later user opens a new one"
-    await fresh.aclose()
-
-
-async def test_each_connection_has_its_own_client(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_APIFRAME_OTHER",
-        f'{{"conn_type": "apiframe", "password": "afk_o", "host": "{api.url}"}}',
-    )
-    default, other = ApiframeHook(), ApiframeHook("apiframe_other")
-    try:
-        assert await default._aget_transport() is not await other._aget_transport()
-    finally:
-        await default.aclose()
-        await other.aclose()
-
-
-async def test_concurrent_first_users_read_the_connection_once(
-    api: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    opened: list[str] = []
-    real_open = AsyncTransport.open
-
-    async def counting_open(config: ClientConfig, **kwargs: Any) -> AsyncTransport:
-        opened.append(config.base_url)
-        await asyncio.sleep(0.01)  # while this one opens, the others arrive
-        return await real_open(config, **kwargs)
-
-    monkeypatch.setattr(AsyncTransport, "open", counting_open)
-    hooks = [ApiframeHook() for _ in range(20)]
-    transports = await asyncio.gather(*(hook._aget_transport() for hook in hooks))
-    assert len(opened) == 1
-    assert len({id(t) for t in transports}) == 1
-    for hook in hooks:
-        await hook.aclose()
-
-
-async def test_a_failed_open_is_not_kept(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_APIFRAME_DEFAULT", '{"conn_type": "apiframe", "host": "http://127.0.0.1:1"}'
-    )
-    with pytest.raises(Exception, match="no API key"):
-        await ApiframeHook()._aget_transport()
-    assert not shared._SHARED.get(asyncio.get_running_loop()), "nothing half-open is left"
-
-
-# --- one rate governor per connection -----------------------------------------------------------------
-
-
-async def test_a_429_pauses_every_caller_of_the_connection() -> None:
-    served: list[tuple[float, int]] = []
-    started = time.monotonic()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if not served:
-            served.append((time.monotonic() - started, 429))
-            return httpx.Response(429, json={"error": "Slow down"}, headers={"Retry-After": "1"})
-        served.append((time.monotonic() - started, 200))
-        return httpx.Response(200, json={"id": JOB_ID, "status": "QUEUED", "model": "gpt-image-1.5"})
-
-    config = ClientConfig(
-        api_key="afk_x", base_url="https://api.example.test", retry=RetryPolicy(max_attempts=3)
-    )
-    client = httpx.AsyncClient(base_url=config.base_url, transport=httpx.MockTransport(handler))
-    transport = AsyncTransport(config, client)
-    first = asyncio.ensure_future(transport.send(calls.get_job(JOB_ID)))
-    while not served:
-        await asyncio.sleep(0.001)
-    # Others of the connection call while the API has asked for a pause: they wait it out too.
-    others = await asyncio.gather(*(transport.send(calls.get_job(JOB_ID)) for _ in range(10)))
-    await first
-    await transport.aclose()
-
-    assert len(others) == 10
-    (refused_at, _), *answered = served
-    assert all(at - refused_at >= 0.95 for at, status in answered), served
-    assert len(answered) == 11, "nobody else was refused: no thundering herd"
-
-
-# --- batched status reads ------------------------------------------------------------------------------
-
-
 async def test_many_jobs_are_read_with_pages_and_each_ends_once(api: Any) -> None:
     job_ids = submit_jobs(24)
     api.state.requests.clear()
@@ -169,7 +61,7 @@ async def test_many_jobs_are_read_with_pages_and_each_ends_once(api: Any) -> Non
     assert pages >= 1
     # Each job is read on its own once, when it has ended (its whole record); a few may be read
     # before the pages start, while fewer than BATCH_MIN_JOBS triggers are running.
-    assert job_reads <= len(job_ids) + shared.BATCH_MIN_JOBS, (pages, job_reads)
+    assert job_reads <= len(job_ids) + tuning.TUNING.batch_min_jobs, (pages, job_reads)
     assert pages + job_reads < 2 * len(job_ids), "fewer calls than one poll per job would take"
     print(f"24 jobs: {pages} pages, {job_reads} job reads")
 
@@ -191,7 +83,7 @@ async def test_jobs_the_pages_cannot_show_are_read_on_their_own(api: Any) -> Non
 
 
 async def test_fewer_jobs_than_the_batch_threshold_are_polled_one_by_one(api: Any) -> None:
-    job_ids = submit_jobs(shared.BATCH_MIN_JOBS - 1)
+    job_ids = submit_jobs(tuning.TUNING.batch_min_jobs - 1)
     api.state.requests.clear()
     events = await run_triggers(job_ids)
     assert {e["status"] for e in events} == {"success"}
@@ -228,7 +120,9 @@ async def test_awaited_jobs_behind_many_newer_ones_are_found_deeper_in_the_pages
     assert {e["status"] for e in events} == {"success"}
     pages, job_reads = reads(api)
     assert pages >= 3, "the pages went past the newer jobs"
-    assert job_reads <= len(awaited) + shared.BATCH_MIN_JOBS, "the awaited jobs were found in the pages"
+    assert job_reads <= len(awaited) + tuning.TUNING.batch_min_jobs, (
+        "the awaited jobs were found in the pages"
+    )
 
 
 def old_job_behind(api: Any, newer: int) -> tuple[str, list[str]]:
@@ -242,47 +136,45 @@ def old_job_behind(api: Any, newer: int) -> tuple[str, list[str]]:
 
 
 async def test_a_job_beyond_the_page_budget_is_given_up_on_and_read_on_its_own(
-    api: Any, monkeypatch: pytest.MonkeyPatch
+    api: Any, monkeypatch: pytest.MonkeyPatch, tune: Callable[..., Tuning]
 ) -> None:
-    monkeypatch.setattr(shared, "EXTRA_PAGES", 0)  # 2 pages (200 jobs) a round for up to 100 awaited
-    monkeypatch.setattr(shared, "MAX_PAGES", 2)
+    tune(extra_pages=0, max_pages=2)  # 2 pages (200 jobs) a round for up to 100 awaited
     old, new = old_job_behind(api, 250)
     api.state.requests.clear()
     sought: list[bool] = []  # per round: was the old job among those the pages were read for?
-    sweep = shared.JobWatcher._sweep
+    sweep = JobWatcher._sweep
 
-    async def recording_sweep(self: shared.JobWatcher, unseen: set[str]) -> None:
+    async def recording_sweep(self: JobWatcher, unseen: set[str]) -> None:
         sought.append(old in unseen)
         await sweep(self, unseen)
 
-    monkeypatch.setattr(shared.JobWatcher, "_sweep", recording_sweep)
+    monkeypatch.setattr(JobWatcher, "_sweep", recording_sweep)
 
     events = {e["job_id"]: e for e in await run_triggers([old, *new])}
 
     assert {e["status"] for e in events.values()} == {"success"}
     own_reads = [p for m, p, _ in api.state.requests if m == "GET" and p == f"/v2/jobs/{old}"]
     assert len(own_reads) >= 2, "the old job was polled on its own"
-    misses = shared.MISSES_BEFORE_GIVING_UP
+    misses = tuning.TUNING.misses_before_giving_up
     assert sought[:misses] == [True] * misses, "sought in the pages at first"
     assert len(sought) > misses
     assert not any(sought[misses:]), "then given up on: no deeper pages for it"
 
 
 async def test_a_round_reads_deeper_when_the_awaited_jobs_scatter(
-    api: Any, monkeypatch: pytest.MonkeyPatch
+    api: Any, monkeypatch: pytest.MonkeyPatch, tune: Callable[..., Tuning]
 ) -> None:
     """Awaited jobs spread over more pages than their number suggests: the next round reads deeper."""
-    monkeypatch.setattr(shared, "EXTRA_PAGES", 0)
-    monkeypatch.setattr(shared, "PAGES_PER_PAGE_OF_JOBS", 1)  # 1 page a round for up to 100 awaited
+    tune(extra_pages=0, pages_per_page_of_jobs=1)  # 1 page a round for up to 100 awaited
     old, new = old_job_behind(api, 150)  # the old job is on the second page
     depths: list[int] = []
-    sweep = shared.JobWatcher._sweep
+    sweep = JobWatcher._sweep
 
-    async def recording_sweep(self: shared.JobWatcher, unseen: set[str]) -> None:
+    async def recording_sweep(self: JobWatcher, unseen: set[str]) -> None:
         await sweep(self, unseen)
         depths.append(self._last_round_pages)
 
-    monkeypatch.setattr(shared.JobWatcher, "_sweep", recording_sweep)
+    monkeypatch.setattr(JobWatcher, "_sweep", recording_sweep)
     api.state.requests.clear()
 
     events = await run_triggers([old, *new])

@@ -1,16 +1,13 @@
 """
-What the triggers of one triggerer share, per connection and event loop.
+The batched job-status reader of one connection: many awaited jobs, a few ``GET /v2/jobs`` pages.
 
-- One pooled :class:`~airflow_provider_apiframe.transports.asynchronous.AsyncTransport`: its
-  connections, and its rate governor (a ``429`` slows every trigger of the connection). It is
-  opened by the first trigger of a connection, with the connection read once, and closed when the
-  last one leaves.
-- One :class:`JobWatcher`: while several jobs are awaited, it reads their statuses with
-  ``GET /v2/jobs`` pages (100 jobs a call) instead of one ``GET /v2/jobs/{id}`` each, and wakes a
-  waiter only when its job's status changes. Jobs the pages do not show (older than the pages read,
-  another user's) are read one by one, as without it.
+While several jobs are awaited, :class:`JobWatcher` reads their statuses with list pages (100 jobs
+a call) instead of one ``GET /v2/jobs/{id}`` each, and wakes a waiter only when its job's status
+changes. Jobs the pages do not show (older than the pages read, another user's) are read one by one,
+as without it. A waiter only asks :meth:`Sighting.look`: "the job, or read it yourself".
 
-Nothing here knows Airflow; :class:`~airflow_provider_apiframe.hooks.apiframe.ApiframeHook` uses it.
+Its rounds run on the event loop (their waits serve every trigger of the loop); the numbers it runs
+on are :data:`~airflow_provider_apiframe.triggerer.tuning.TUNING`.
 """
 
 from __future__ import annotations
@@ -20,41 +17,21 @@ import contextlib
 import enum
 import logging
 import math
-import time
-import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from airflow_provider_apiframe.core import calls
+from airflow_provider_apiframe.core import calls, clock
 from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.core.models import Job
-from airflow_provider_apiframe.core.retry import RetryPolicy
+from airflow_provider_apiframe.triggerer import tuning
 
 if TYPE_CHECKING:
     from airflow_provider_apiframe.transports.asynchronous import AsyncTransport
 
 log = logging.getLogger(__name__)
-
-#: Seconds between two rounds of list pages.
-BATCH_CYCLE_SECONDS = 1.0
-#: Fewer awaited jobs than this are read one by one (a page a second would cost more).
-BATCH_MIN_JOBS = 4
-#: Largest page the API serves.
-PAGE_SIZE = 100
-#: Pages read per round, at most, for every page's worth of awaited jobs (others' jobs interleave).
-PAGES_PER_PAGE_OF_JOBS = 2
-#: And this many more.
-EXTRA_PAGES = 10
-#: Awaited jobs scatter as the others end: a round may read twice as many pages as the last one.
-#: Never more than this many, though (50,000 jobs back).
-MAX_PAGES = 500
-#: A job the pages did not show this many rounds running is left to be read on its own.
-MISSES_BEFORE_GIVING_UP = 2
-#: A list page is a shortcut: one retry, then the waiters read their jobs themselves.
-PAGE_RETRY = RetryPolicy(max_attempts=2)
 
 
 class Pending(enum.Enum):
@@ -140,6 +117,28 @@ class Sighting:
             return PENDING if watcher.rounds_done < self.first_round else None
         return self._latest() if watcher.misses(self.job_id) == 0 else None
 
+    async def look(self, wait: float, deadline: float) -> Job | None:
+        """
+        Wait ``wait`` seconds before the next poll; return the job if the pages showed it, else ``None``.
+
+        While enough jobs are awaited, the wait ends early when the job's status changes; while the
+        first round of pages with the job is under way, it is awaited (up to ``deadline``). Otherwise
+        this is a plain wait on the clock, and ``None`` says: read the job yourself.
+
+        :param wait: Seconds until the next poll, as the poll schedule says.
+        :param deadline: Wall-clock time the waiting ends.
+        """
+        while True:
+            seen: Job | Pending | None = None
+            if self.watcher.batching:
+                seen = await self.next(wait)
+            elif wait:
+                await clock.current().asleep(wait)
+            if seen is PENDING and clock.now() < deadline:
+                wait = min(tuning.TUNING.batch_cycle_seconds, deadline - clock.now())
+                continue  # the first round of pages with this job is under way: wait for it
+            return seen if isinstance(seen, Job) else None
+
     def _latest(self) -> Job | None:
         if self.job is None or self.job.progress == self.progress:
             return self.job
@@ -185,7 +184,7 @@ class JobWatcher:
     @property
     def batching(self) -> bool:
         """Whether enough jobs are awaited for the pages to serve them."""
-        return len(self._sightings) >= BATCH_MIN_JOBS
+        return len(self._sightings) >= tuning.TUNING.batch_min_jobs
 
     @contextlib.contextmanager
     def watch(self, job_id: str) -> Iterator[Sighting]:
@@ -211,7 +210,7 @@ class JobWatcher:
     async def _read_rounds(self) -> None:
         batched = False
         while self._sightings:
-            started = time.monotonic()
+            started = clock.current().monotonic()
             if self.batching:
                 batched = True
                 try:
@@ -223,11 +222,13 @@ class JobWatcher:
                 for sightings in self._sightings.values():
                     for sighting in sightings:
                         sighting.drop()
-            await asyncio.sleep(max(BATCH_CYCLE_SECONDS - (time.monotonic() - started), 0.05))
+            elapsed = clock.current().monotonic() - started
+            await asyncio.sleep(max(tuning.TUNING.batch_cycle_seconds - elapsed, 0.05))
 
     async def _read_pages(self) -> None:
         """Read one round of pages; a job they did not show counts a miss (unless the round failed)."""
-        targets = {j for j in self._sightings if self._misses.get(j, 0) < MISSES_BEFORE_GIVING_UP}
+        most = tuning.TUNING.misses_before_giving_up
+        targets = {j for j in self._sightings if self._misses.get(j, 0) < most}
         if not targets:
             return
         unseen = set(targets)
@@ -253,11 +254,12 @@ class JobWatcher:
         created = [self._created.get(job_id) for job_id in unseen]
         oldest = None if None in created else min(c for c in created if c is not None)
         cursor: str | None = None
-        budget = math.ceil(len(unseen) / PAGE_SIZE) * PAGES_PER_PAGE_OF_JOBS + EXTRA_PAGES
-        budget = min(max(budget, 2 * self._last_round_pages), MAX_PAGES)
+        tune = tuning.TUNING
+        budget = math.ceil(len(unseen) / tune.page_size) * tune.pages_per_page_of_jobs + tune.extra_pages
+        budget = min(max(budget, 2 * self._last_round_pages), tune.max_pages)
         self._last_round_pages = 0
         for _ in range(budget):
-            page = await self.transport.send(calls.scan_jobs(cursor=cursor), retry=PAGE_RETRY, log=log)
+            page = await self.transport.send(calls.scan_jobs(cursor=cursor), retry=tune.page_retry, log=log)
             self.pages_read += 1
             self._last_round_pages += 1
             for item in page.jobs:
@@ -282,64 +284,3 @@ class JobWatcher:
             self._rounds.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._rounds
-
-
-class SharedConnection:
-    """
-    One connection's transport and job watcher, shared within an event loop.
-
-    :param transport: The pooled transport.
-    """
-
-    def __init__(self, transport: AsyncTransport):
-        self.transport = transport
-        self.watcher = JobWatcher(transport)
-        self.users = 0
-
-
-_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Future[SharedConnection]]]
-_SHARED = weakref.WeakKeyDictionary()
-
-
-async def acquire(conn_id: str, open_transport: Callable[[], Awaitable[AsyncTransport]]) -> SharedConnection:
-    """
-    Join the connection's shared transport in this event loop, opening it if nobody has.
-
-    The connection is read once, by the first to join: a changed connection applies once every
-    trigger of it in this triggerer has ended.
-
-    :param conn_id: The connection.
-    :param open_transport: Reads the connection and opens a transport; called by the first to join.
-    """
-    by_conn = _SHARED.setdefault(asyncio.get_running_loop(), {})
-    opening = by_conn.get(conn_id)
-    if opening is None:
-        opening = by_conn[conn_id] = asyncio.get_running_loop().create_future()
-        try:
-            opening.set_result(SharedConnection(await open_transport()))
-        except BaseException as exc:
-            del by_conn[conn_id]
-            opening.set_exception(exc)
-            opening.exception()  # retrieved: no "never retrieved" warning when nobody else waited
-            raise
-    shared = await asyncio.shield(opening)
-    shared.users += 1
-    return shared
-
-
-async def release(conn_id: str, shared: SharedConnection) -> None:
-    """
-    Leave the connection's shared transport; the last to leave closes it.
-
-    :param conn_id: The connection.
-    :param shared: What :func:`acquire` returned.
-    """
-    shared.users -= 1
-    if shared.users > 0:
-        return
-    by_conn = _SHARED.get(asyncio.get_running_loop(), {})
-    opening = by_conn.get(conn_id)
-    if opening is not None and opening.done() and not opening.exception() and opening.result() is shared:
-        del by_conn[conn_id]
-    await shared.watcher.stop()
-    await shared.transport.aclose()

@@ -1,4 +1,4 @@
-"""Jobs: the poll schedule, terminal states and results."""
+"""The wait loop: the poll schedule (JobPoller), its steps, and the sync and async drivers."""
 
 from __future__ import annotations
 
@@ -9,26 +9,21 @@ import pytest
 from support import (
     ERRORS,
     IMAGE_A,
-    IMAGE_B,
     JOB_ID,
     FakeClock,
     FakeLog,
     make_job,
 )
 
-from airflow_provider_apiframe.core.errors import (
-    ApiframeJobError,
-    ApiframeJobTimeoutError,
-)
-from airflow_provider_apiframe.core.jobs import (
+from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeJobTimeoutError
+from airflow_provider_apiframe.core.models import Job
+from airflow_provider_apiframe.core.waiting import (
     FIRST_POLL_INTERVAL,
     JobPoller,
-    completed_result,
-    image_urls,
-    is_terminal,
-    job_result,
+    await_for_job,
+    poll_steps,
+    wait_for_job,
 )
-from airflow_provider_apiframe.core.models import Job
 
 
 @pytest.mark.parametrize(
@@ -149,129 +144,83 @@ def test_failed_keeps_permanent_errors(error: str, clock: FakeClock) -> None:
     assert poller.failed(original) is original
 
 
-@pytest.mark.parametrize(
-    ("status", "terminal"),
-    [("QUEUED", False), ("PROCESSING", False), ("COMPLETED", True), ("FAILED", True), ("CANCELLED", True)],
-)
-def test_is_terminal(status: str, terminal: bool) -> None:
-    assert is_terminal(make_job(status)) is terminal
+# --- the wait loop and its two drivers -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", ["ARCHIVED", "completed", "", "RUNNING"])
-def test_unknown_status_is_an_error_naming_it(status: str, clock: FakeClock) -> None:
-    job = make_job(status)
-    with pytest.raises(ApiframeJobError) as exc_info:
-        is_terminal(job)
-    assert exc_info.value.job_id == JOB_ID
-    assert f"Apiframe job {JOB_ID} has status {status!r}, which this provider does not know" in str(
-        exc_info.value
-    )
-    assert "QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED" in str(exc_info.value)
-    poller = JobPoller(JOB_ID, timeout=60, max_interval=5, log=FakeLog())
-    with pytest.raises(ApiframeJobError, match=f"status {status!r}"):
-        poller.after(job)
+def _reads(*answers: Job | Exception) -> tuple[list[float], Any]:
+    """A read of the job that plays ``answers`` in order (errors are raised); records the deadlines."""
+    deadlines: list[float] = []
+    queue = list(answers)
+
+    def read(deadline: float) -> Job:
+        deadlines.append(deadline)
+        answer = queue.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return deadlines, read
 
 
-@pytest.mark.parametrize(
-    ("result", "urls"),
-    [
-        (IMAGE_A, [IMAGE_A]),
-        ({"images": [IMAGE_A]}, [IMAGE_A]),
-        ({"images": [IMAGE_A, IMAGE_B]}, [IMAGE_A, IMAGE_B]),
-        ({"images": [IMAGE_A], "seed": 42}, [IMAGE_A]),
-    ],
-)
-def test_image_urls_from_either_shape(result: Any, urls: list[str]) -> None:
-    job = make_job("COMPLETED", progress=100, result=result, expired=False)
-    assert image_urls(job) == urls
-    assert completed_result(job) == {
-        "job_id": JOB_ID,
-        "status": "COMPLETED",
-        "model": "gpt-image-1.5",
-        "images": urls,
-        "credit_cost": 6,
-        "progress": 100,
-    }
+def test_the_steps_are_the_poll_schedule(clock: FakeClock) -> None:
+    poller = JobPoller(JOB_ID, timeout=600, max_interval=5, log=FakeLog())
+    steps = poll_steps(poller, poll_now=False)
+    assert next(steps) == 2.0
+    assert steps.send(make_job("PROCESSING")) == 3.0
+    with pytest.raises(StopIteration) as ended:
+        steps.send(make_job("COMPLETED", result={"images": [IMAGE_A]}))
+    assert ended.value.value.status == "COMPLETED"
 
 
-@pytest.mark.parametrize(
-    "result",
-    [
-        pytest.param(None, id="missing"),
-        pytest.param("", id="empty-string"),
-        pytest.param({"url": IMAGE_A}, id="url-key"),
-        pytest.param([], id="empty-list"),
-        pytest.param([IMAGE_A], id="bare-list"),
-        pytest.param({"images": []}, id="no-images"),
-        pytest.param({"images": IMAGE_A}, id="images-string"),
-        pytest.param({"images": [1]}, id="int-item"),
-        pytest.param({"images": [IMAGE_A, None]}, id="none-item"),
-        pytest.param({"images": [""]}, id="empty-item"),
-        pytest.param({"images": [{"url": IMAGE_A}]}, id="dict-item"),
-        pytest.param(42, id="int"),
-    ],
-)
-def test_unreadable_result_shapes_are_clear_errors(result: Any) -> None:
-    job = make_job("COMPLETED", progress=100, result=result)
-    for read in (image_urls, completed_result):
-        with pytest.raises(ApiframeJobError) as exc_info:
-            read(job)
-        err = exc_info.value
-        assert err.job_id == JOB_ID
-        assert err.transient is False
-        assert (
-            f"Apiframe job {JOB_ID} is COMPLETED but its result has a shape this provider cannot read"
-            in str(err)
-        )
-        assert "expected a URL string or {'images': [URL, ...]}" in str(err)
-        assert f"got {result!r}" in str(err)
+def test_the_sync_driver_sleeps_on_the_clock_and_reads_until_the_deadline(clock: FakeClock) -> None:
+    poller = JobPoller(JOB_ID, timeout=600, max_interval=5, log=FakeLog())
+    done = make_job("COMPLETED", result={"images": [IMAGE_A]})
+    deadlines, read = _reads(make_job("QUEUED"), make_job("PROCESSING"), done)
+
+    assert wait_for_job(poller, read) is done
+    assert clock.sleeps == [2.0, 3.0]
+    assert deadlines == [poller.deadline] * 3
 
 
-def test_long_unreadable_result_is_shortened_in_the_message() -> None:
-    job = make_job("COMPLETED", result={"url": "https://cdn.example.com/" + "x" * 500})
-    with pytest.raises(ApiframeJobError) as exc_info:
-        image_urls(job)
-    assert "got dict {'url': 'https://cdn.example.com/" in str(exc_info.value)
-    assert "x" * 200 not in str(exc_info.value)
+async def test_the_async_driver_waits_alike(clock: FakeClock) -> None:
+    poller = JobPoller(JOB_ID, timeout=600, max_interval=5, log=FakeLog())
+    done = make_job("COMPLETED", result={"images": [IMAGE_A]})
+    _, read = _reads(make_job("QUEUED"), make_job("PROCESSING"), done)
+
+    async def aread(deadline: float) -> Job:
+        return read(deadline)
+
+    assert await await_for_job(poller, aread, poll_now=False) is done
+    assert clock.sleeps == [2.0, 3.0, 4.5]
 
 
-@pytest.mark.parametrize("result", [IMAGE_A, {"images": [IMAGE_A, IMAGE_B]}])
-def test_expired_result_says_purged(result: Any) -> None:
-    job = make_job("COMPLETED", progress=100, result=result, expired=True)
-    for read in (image_urls, completed_result):
-        with pytest.raises(ApiframeJobError, match="purged") as exc_info:
-            read(job)
-        assert exc_info.value.job_id == JOB_ID
-        assert "expired: true" in str(exc_info.value)
+async def test_a_job_learnt_while_waiting_is_not_read(clock: FakeClock) -> None:
+    poller = JobPoller(JOB_ID, timeout=600, max_interval=5, log=FakeLog())
+    done = make_job("COMPLETED", result={"images": [IMAGE_A]})
+    looked: list[tuple[float, float]] = []
+
+    async def look(wait: float, deadline: float) -> Job | None:
+        looked.append((wait, deadline))
+        return done
+
+    async def aread(deadline: float) -> Job:
+        raise AssertionError("read although the job was known")
+
+    assert await await_for_job(poller, aread, look=look) is done
+    assert looked == [(0.0, poller.deadline)]
 
 
-@pytest.mark.parametrize(
-    ("status", "error", "reason"),
-    [
-        (
-            "FAILED",
-            "Your request was rejected by the safety system.",
-            "Your request was rejected by the safety system.",
-        ),
-        ("FAILED", None, "the API gave no reason"),
-        ("CANCELLED", "Cancelled by an administrator", "Cancelled by an administrator"),
-        ("CANCELLED", None, "the API gave no reason"),
-    ],
-)
-def test_failed_and_cancelled_jobs_raise_with_the_api_text(
-    status: str, error: str | None, reason: str
+@pytest.mark.parametrize(("error", "raised"), [("503", ApiframeJobTimeoutError), ("404", ApiframeError)])
+def test_a_failed_read_ends_the_wait_as_the_poller_says(
+    error: str, raised: type[ApiframeError], clock: FakeClock
 ) -> None:
-    job = make_job(status, error=error)
-    with pytest.raises(ApiframeJobError) as exc_info:
-        completed_result(job)
-    err = exc_info.value
-    assert type(err) is ApiframeJobError
-    assert err.job_id == JOB_ID
-    assert str(err) == f"Apiframe job {JOB_ID} ended {status}: {reason}"
+    poller = JobPoller(JOB_ID, timeout=600, max_interval=5, log=FakeLog())
+    original = ERRORS[error]()
+    _, read = _reads(make_job("QUEUED"), original)
 
+    with pytest.raises(raised) as info:
+        wait_for_job(poller, read)
 
-@pytest.mark.parametrize("status", ["QUEUED", "PROCESSING", "FAILED", "CANCELLED"])
-def test_job_result_of_unfinished_or_failed_job_has_no_images(status: str) -> None:
-    summary = job_result(make_job(status, progress=30))
-    assert summary["images"] == []
-    assert (summary["job_id"], summary["status"], summary["progress"]) == (JOB_ID, status, 30)
+    assert isinstance(info.value, raised)
+    assert (info.value is original) == (error == "404")
+    assert info.value.__suppress_context__
