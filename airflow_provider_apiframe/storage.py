@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeHTTPError, ApiframeJobError
-from airflow_provider_apiframe.core.media import IMAGE_EXTENSIONS, MAX_UPLOAD_BYTES, image_content_type
+from airflow_provider_apiframe.core.media import IMAGE_EXTENSIONS
+from airflow_provider_apiframe.core.validation import (
+    check_input_location,
+    check_input_size,
+    check_input_type,
+    unreadable_input,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
@@ -73,31 +79,22 @@ def read_input_image(location: Any) -> LocalImage:
     :param location: A local path, a ``file://`` URL or an ``ObjectStoragePath``.
     :raises ValueError: It is not there, too large, or not a PNG, JPEG, WebP or GIF image.
     """
-    allowed = "allowed: an http:// or https:// URL, a local path or an ObjectStoragePath"
-    if not isinstance(location, (str, os.PathLike, ObjectStoragePath)):
-        raise ValueError(f"got {type(location).__name__}; {allowed}")
-    if not str(location).strip():
-        raise ValueError(f"got an empty string; {allowed}")
+    check_input_location(location, is_path=isinstance(location, (str, os.PathLike, ObjectStoragePath)))
     try:
         path = as_storage_path(location)
         if not path.is_file():
             raise FileNotFoundError(location)
         size = path.stat().st_size
     except FileNotFoundError:
-        raise ValueError(f"got {str(location)!r}, which does not exist or is not a file; {allowed}") from None
+        raise unreadable_input(location) from None
     except (OSError, ValueError) as exc:  # unreadable, or no filesystem for its scheme
-        raise ValueError(f"got {str(location)!r} ({exc}); {allowed}") from None
-    if size > MAX_UPLOAD_BYTES["image"]:
-        raise ValueError(
-            f"got {str(location)!r}: {size / 2**20:.1f} MB; the API takes input images of at most 25 MB"
-        )
+        raise unreadable_input(location, exc) from None
+    check_input_size(location, size)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"got {str(location)!r} ({exc}); {allowed}") from None
-    content_type = image_content_type(data[:16])
-    if content_type is None:
-        raise ValueError(f"got {str(location)!r}, which is not a PNG, JPEG, WebP or GIF image")
+        raise unreadable_input(location, exc) from None
+    content_type = check_input_type(location, data)
     return LocalImage(path.name, data, hashlib.sha256(data).hexdigest(), content_type)
 
 

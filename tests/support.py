@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import tenacity
@@ -245,3 +246,42 @@ def gpt_fields(overrides: dict[str, Any]) -> dict[str, Any]:
     """GPT Image fields: a prompt and ``overrides``; ``MISSING`` leaves a field out."""
     fields = {"prompt": "a watercolor fox", **overrides}
     return {k: v for k, v in fields.items() if v is not MISSING}
+
+
+class LoopClock(FakeClock):
+    """
+    A :class:`FakeClock` for async code: it starts at the real time (deadlines computed with
+    ``time.time()`` hold), and ``asleep`` lets the event loop run the other tasks before returning.
+    """
+
+    def __init__(self, events: list[tuple[str, Any]] | None = None):
+        import time
+
+        super().__init__(events)
+        self.now = time.time()
+
+    async def asleep(self, seconds: float) -> None:
+        import asyncio
+
+        self.sleep(seconds)
+        await asyncio.sleep(0)
+
+
+#: The example input images (a product photo and a portrait) the example DAGs use.
+INPUTS = Path(__file__).resolve().parents[1] / "example_dags" / "inputs"
+
+
+def wait_for(predicate: Any, timeout: float = 5.0, every: float = 0.05) -> Any:
+    """
+    Call ``predicate`` (no arguments) every ``every`` seconds until it returns something truthy.
+
+    Returns its last value: the truthy one, or what it gave when ``timeout`` seconds had passed.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every)

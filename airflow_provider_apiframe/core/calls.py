@@ -34,8 +34,8 @@ from airflow_provider_apiframe.core.models import (
     Me,
     PromptedJobOptions,
     Upload,
-    validate_request,
 )
+from airflow_provider_apiframe.core.validation import Problems, validate_request
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -153,12 +153,12 @@ def create_image_job(
     :param webhook_events: Which events to POST.
     :param idempotency_key: Makes retries re-attach to the same job instead of paying twice.
     """
-    problems: list[tuple[str, str]] = []
     spec = IMAGE_MODELS.get(model) if isinstance(model, str) else None
     expected = route or (spec.route if spec else GENERATE)
     if spec is None or spec.route != expected:
         allowed = ", ".join(repr(m) for m in models_of(expected))
         raise ApiframeInvalidParamsError([("model", f"got {model!r}; allowed on {expected}: {allowed}")])
+    problems = Problems()
     options: dict[str, Any] = {
         "webhook_url": webhook_url,
         "webhook_events": webhook_events,
@@ -167,33 +167,27 @@ def create_image_job(
     if spec.top_level_prompt:
         options["prompt"] = prompt
     elif prompt is not None:
-        problems.append(("prompt", f"{model} takes its prompt inside model_params, not as an argument"))
+        problems.add("prompt", f"{model} takes its prompt inside model_params, not as an argument")
     params: dict[str, Any] = {}
     if model_params is not None and not isinstance(model_params, Mapping):
-        problems.append(
-            ("model_params", f"got {type(model_params).__name__}; allowed: a mapping of parameters")
-        )
+        problems.add("model_params", f"got {type(model_params).__name__}; allowed: a mapping of parameters")
     elif model_params:
         params = dict(model_params)
     if spec.params_required and not params:
-        problems.append(("model_params", f"required for {model} (sent as {spec.params_key})"))
+        problems.add("model_params", f"required for {model} (sent as {spec.params_key})")
     request: JobOptions | None = None
-    try:
+    with problems.collect():
         shared = {k: v for k, v in options.items() if v is not None or k == "prompt"}
         request = validate_request(PromptedJobOptions if spec.top_level_prompt else JobOptions, shared)
-    except ApiframeInvalidParamsError as exc:
-        problems += exc.problems
     if (typed := TYPED_PARAMS.get(spec.params_key)) is not None and isinstance(model_params, Mapping):
-        try:
+        with problems.collect(prefix="model_params."):
             params = validate_request(typed, params).model_dump(exclude_none=True)
-        except ApiframeInvalidParamsError as exc:
-            problems += [(f"model_params.{field}", why) for field, why in exc.problems]
     try:
         json.dumps(params)
     except (TypeError, ValueError) as exc:
-        problems.append(("model_params", f"must be JSON-serializable ({exc})"))
+        problems.add("model_params", f"must be JSON-serializable ({exc})")
     if problems or request is None:
-        raise ApiframeInvalidParamsError(problems)
+        raise ApiframeInvalidParamsError(problems.found)
     return _job_call(spec, request, params)
 
 

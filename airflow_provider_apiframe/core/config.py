@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_provider_apiframe.core.errors import ApiframeConfigError
 from airflow_provider_apiframe.core.retry import RetryPolicy
+from airflow_provider_apiframe.core.validation import check_api_key, check_base_url, check_extras
 
 DEFAULT_BASE_URL = "https://api.apiframe.ai"
 
@@ -57,20 +56,13 @@ def client_config(
     :param extras: The connection's extra fields: ``timeout``, ``max_retries``, ``verify_ssl``
         (each also accepted with the ``extra__apiframe__`` prefix older UIs write).
     """
-    if not api_key:
-        raise ApiframeConfigError(
-            "The Apiframe connection has no API key: put your afk_... key in its password field."
-        )
+    api_key = check_api_key(api_key)
     prefix = "extra__apiframe__"
     given = {k: v for k, v in (extras or {}).items() if v not in (None, "")}
     # The plain name wins over the prefixed one older UIs wrote, whatever the order.
     values = {k.removeprefix(prefix): v for k, v in given.items() if k.startswith(prefix)}
     values |= {k: v for k, v in given.items() if not k.startswith(prefix)}
-    try:
-        parsed = ConnectionExtras.model_validate(values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ApiframeConfigError(f"Invalid extra field in the Apiframe connection: {problems}") from None
+    parsed = check_extras(ConnectionExtras, values)
     return ClientConfig(
         api_key=api_key,
         base_url=base_url(host, port),
@@ -90,26 +82,4 @@ def base_url(host: str | None, port: int | None = None) -> str:
     host = (host or "").strip()
     if not host:
         return DEFAULT_BASE_URL
-    try:
-        parts = urlsplit(host if "://" in host else f"https://{host}")
-        if port and "://" not in host and parts.port is None:
-            parts = parts._replace(netloc=f"{parts.netloc}:{port}")
-        valid = (
-            parts.scheme in ("http", "https")
-            and bool(parts.hostname)
-            and parts.port != 0
-            and "@" not in parts.netloc  # credentials in a URL end up in logs; the key goes in the password
-            and not parts.query
-            and not parts.fragment
-            and not any(c.isspace() for c in host)
-        )
-    except ValueError:
-        valid = False
-    if not valid:
-        shown = "<a URL with credentials>" if "@" in host else repr(host)
-        raise ApiframeConfigError(
-            f"The Apiframe connection's host {shown} is not a base URL: use e.g. https://api.apiframe.ai "
-            "or http://127.0.0.1:8080 (no credentials, query or spaces), or leave it empty for the "
-            "public API."
-        )
-    return parts.geturl().rstrip("/")
+    return check_base_url(host, port).geturl().rstrip("/")

@@ -4,56 +4,30 @@ Pydantic models of the Apiframe v2 wire contract that this provider sends and re
 Request models validate *before* anything is sent (``extra="forbid"`` mirrors the contract's
 ``additionalProperties: false``); response models are lenient about fields the contract may add.
 Field names are the API's ``snake_case`` parameter names, which are also the operators' argument
-names, so a validation error names the argument the DAG author wrote.
+names, so a validation error names the argument the DAG author wrote. The value types and the
+wording of refusals live in :mod:`~airflow_provider_apiframe.core.validation`.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
-from pydantic_core import PydanticCustomError
-from rfc3986_validator import validate_rfc3986
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
+from airflow_provider_apiframe.core.validation import (
+    IdempotencyKey,
+    ImageCount,
+    ImageUris,
+    Prompt,
+    Uri,
+    one_or_many,
+)
 
 GPT_IMAGE_MODEL = "gpt-image-1.5"
 GPT_IMAGE_2_MODEL = "gpt-image-2"
 
-PROMPT_MAX_LENGTH = 2000
-
-
-def _uri(value: str) -> str:
-    # The contract's "format: uri", checked by the same RFC 3986 validator its schema checkers use.
-    if not validate_rfc3986(value, rule="URI"):
-        raise ValueError("must be an absolute URI such as https://example.com/image.png")
-    return value
-
-
-def _one_or_many(value: Any) -> Any:
-    """Accept a single string where the API wants a list of them."""
-    return [value] if isinstance(value, str) else value
-
-
-def _no_bool(value: Any) -> Any:
-    if isinstance(value, bool):  # pydantic's lax mode would take True for 1
-        raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
-    return value
-
-
-Prompt = Annotated[str, Field(min_length=1, max_length=PROMPT_MAX_LENGTH)]
-Uri = Annotated[str, AfterValidator(_uri), WithJsonSchema({"type": "string", "format": "uri"})]
 WebhookEvent = Literal["progress", "completed", "failed"]
-
-
-def _header_safe(value: str) -> str:
-    if not value.isascii() or not value.isprintable() or value != value.strip():
-        raise ValueError("must be printable ASCII without leading or trailing spaces")
-    return value
-
-
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_header_safe)]
 
 
 class _Request(BaseModel):
@@ -69,10 +43,10 @@ class GptImageParams(_Request):
     aspect_ratio: Literal["1:1", "3:2", "2:3"] | None = None
     quality: Literal["low", "medium", "high", "auto"] | None = None
     background: Literal["auto", "transparent", "opaque"] | None = None
-    number_of_images: Annotated[int, Field(ge=1, le=10), BeforeValidator(_no_bool)] | None = None
+    number_of_images: ImageCount | None = None
     output_format: Literal["png", "jpeg", "webp"] | None = None
     input_fidelity: Literal["low", "high"] | None = None
-    input_images: Annotated[list[Uri], BeforeValidator(_one_or_many)] | None = None
+    input_images: ImageUris | None = None
 
 
 class GptImage2Params(_Request):
@@ -84,9 +58,9 @@ class GptImage2Params(_Request):
     quality: Literal["low", "medium", "high", "auto"] | None = None
     background: Literal["auto", "opaque"] | None = None
     moderation: Literal["auto", "low"] | None = None
-    number_of_images: Annotated[int, Field(ge=1, le=10), BeforeValidator(_no_bool)] | None = None
+    number_of_images: ImageCount | None = None
     output_format: Literal["png", "jpeg", "webp"] | None = None
-    input_images: Annotated[list[Uri], BeforeValidator(_one_or_many)] | None = None
+    input_images: ImageUris | None = None
 
 
 class JobOptions(_Request):
@@ -94,7 +68,7 @@ class JobOptions(_Request):
 
     webhook_url: Uri | None = None
     webhook_events: (
-        Annotated[list[WebhookEvent], BeforeValidator(_one_or_many), Field(min_length=1)] | None
+        Annotated[list[WebhookEvent], BeforeValidator(one_or_many), Field(min_length=1)] | None
     ) = None
     #: Sent as the ``Idempotency-Key`` header, not in the body.
     idempotency_key: IdempotencyKey | None = None
@@ -229,82 +203,3 @@ class Me(_Response):
 
     user: User
     team: Team | None = None
-
-
-# --- validation errors, worded for DAG authors ----------------------------------------------------
-
-
-RequestT = TypeVar("RequestT", bound=_Request)
-
-
-def validate_request(model: type[RequestT], values: dict[str, Any]) -> RequestT:
-    """
-    Validate ``values`` against a request model, or raise one error listing every bad field.
-
-    Each problem names the field, says what is wrong, and what is allowed (read from the model's
-    own schema, so the rule and its description cannot drift apart).
-
-    :param model: The request model.
-    :param values: Field values; ``None`` means "not set".
-    """
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        schema = model.model_json_schema()
-        problems = []
-        for err in exc.errors(include_url=False):
-            field = ".".join(str(part) for part in err["loc"]) or model.__name__
-            got = "missing" if err["type"] == "missing" else f"got {_shown(err['input'])}"
-            if err["type"] == "extra_forbidden":
-                why = f"unknown parameter; allowed: {', '.join(sorted(schema['properties']))}"
-            elif err["type"] == "value_error":  # our own validators say precisely what is wrong
-                why = f"{err['msg'].removeprefix('Value error, ')} ({got})"
-            elif allowed := _allowed(_schema_at(schema, err["loc"])):
-                why = f"{got}; allowed: {allowed}"
-            else:
-                why = f"{err['msg']} ({got})"
-            problems.append((field, why))
-        raise ApiframeInvalidParamsError(problems) from None
-
-
-def _schema_at(schema: dict[str, Any], loc: tuple[int | str, ...]) -> dict[str, Any]:
-    """The JSON schema of the value at ``loc`` (a field, or an item of a list field)."""
-    for part in loc:
-        options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
-        schema = options[0] if len(options) == 1 else {}
-        schema = (
-            schema.get("items", {}) if isinstance(part, int) else schema.get("properties", {}).get(part, {})
-        )
-    return schema
-
-
-def _allowed(schema: dict[str, Any]) -> str:
-    """Describe in words what a JSON schema (of one field) accepts."""
-    options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
-    if len(options) != 1:
-        return ""
-    option = options[0]
-    if option.get("type") == "array":
-        inner = _allowed(option.get("items", {})) or "values"
-        size = "a non-empty list" if option.get("minItems") == 1 else "a list"
-        return f"{size} of items, each {inner} (a single item is accepted too)"
-    if "enum" in option:
-        return "one of " + ", ".join(repr(v) for v in option["enum"])
-    if "minimum" in option or "maximum" in option:
-        return f"an integer from {option.get('minimum', '-inf')} to {option.get('maximum', 'inf')}"
-    if option.get("format") == "uri":
-        return "an absolute URI (https://...)"
-    if "maxLength" in option:
-        return f"a string of {option.get('minLength', 0)} to {option['maxLength']} characters"
-    return ""
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    if len(text) <= 60:
-        return text
-    if isinstance(value, (str, bytes, list, tuple, dict)):
-        return f"{type(value).__name__} of length {len(value)}"
-    return text[:57] + "..."

@@ -1,176 +1,36 @@
-"""The submit / defer / complete machinery every Apiframe job operator (and the sensor) shares."""
+"""The base of every Apiframe job operator: submit one job, wait for it, return its result."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, AssetAlias, BaseOperator, BaseOperatorLink, ObjectStoragePath
+from airflow.sdk import BaseOperator, BaseOperatorLink, ObjectStoragePath
 
-from airflow_provider_apiframe._compat import AirflowFailException
-from airflow_provider_apiframe.core.catalog import prompt_of
-from airflow_provider_apiframe.core.errors import (
-    ApiframeBadRequestError,
-    ApiframeConflictError,
-    ApiframeError,
-    ApiframeInvalidParamsError,
-    ApiframeJobTimeoutError,
-)
-from airflow_provider_apiframe.core.idempotency import derive_key, nth_key
-from airflow_provider_apiframe.core.inputs import is_url, map_inputs, placeholder_url, substitute
-from airflow_provider_apiframe.core.jobs import completed_result, is_terminal, job_result
-from airflow_provider_apiframe.core.models import Job, JobStatus
+from airflow_provider_apiframe.core import clock
+from airflow_provider_apiframe.core.idempotency import KeySequence, derive_key
+from airflow_provider_apiframe.core.models import Job
+from airflow_provider_apiframe.core.outcomes import is_terminal, job_result
+from airflow_provider_apiframe.core.validation import check_duration
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
+from airflow_provider_apiframe.operators.deferral import defer_until_done, resumed_job
+from airflow_provider_apiframe.operators.errors import fail_fast_on_bad_input
 from airflow_provider_apiframe.operators.links import ApiframeImageLink
-from airflow_provider_apiframe.storage import LocalImage, as_storage_path, read_input_image, save_images
-from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger, JobEvent
+from airflow_provider_apiframe.operators.results import finish, output_target
+from airflow_provider_apiframe.operators.staging import stage_inputs, upload_inputs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_apiframe.core.calls import ApiCall
     from airflow_provider_apiframe.core.models import JobAccepted
-
-#: A job that ended like this was not charged, and replaying its key would return it again.
-_REFUSED = (JobStatus.FAILED, JobStatus.CANCELLED)
+    from airflow_provider_apiframe.storage import LocalImage
 
 
-class JobResultMixin:
-    """
-    How a finished job becomes a task's result: the XCom dict, saved files, Asset events, a link.
-
-    Shared by :class:`ApiframeJobOperator` and
-    :class:`~airflow_provider_apiframe.sensors.job.ApiframeJobSensor`; the class using it sets
-    ``apiframe_conn_id``, ``output_path`` and ``output_conn_id``.
-    """
-
-    operator_extra_links: Collection[BaseOperatorLink] = (ApiframeImageLink(),)
-    apiframe_conn_id: str
-    output_path: str | ObjectStoragePath | None
-    output_conn_id: str | None
-    #: The first result image, for the extra link.
-    first_image_url: str | None = None
-
-    @cached_property
-    def hook(self) -> ApiframeHook:
-        """The hook for :attr:`apiframe_conn_id`."""
-        return ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
-
-    def output_target(self) -> ObjectStoragePath | None:
-        """
-        Return where the result images go, checked.
-
-        Called before a job is submitted, so that a bad path never costs a job.
-        """
-        if not self.output_path:
-            return None
-        try:
-            target = as_storage_path(self.output_path, self.output_conn_id)
-            target.fs  # noqa: B018 - resolves the filesystem: a scheme without one fails here
-        except (TypeError, ValueError) as exc:
-            raise ApiframeInvalidParamsError(
-                [
-                    (
-                        "output_path",
-                        f"got {self.output_path!r} ({exc}); allowed: a local folder, a file:// URL or an "
-                        "ObjectStoragePath whose filesystem is installed (s3://, gs://...)",
-                    )
-                ]
-            ) from None
-        return target
-
-    def defer_until_done(
-        self, job_id: str, *, deadline: float, poll_interval: float, context: Context
-    ) -> NoReturn:
-        """
-        Free the worker: the trigger polls the job and resumes the task in :meth:`execute_complete`.
-
-        :param job_id: The job.
-        :param deadline: Wall-clock time at which the trigger gives up with a timeout event.
-        :param poll_interval: Longest wait between two polls, in seconds.
-        :param context: The task's context (its try number goes with the trigger, into its event).
-        """
-        trigger = ApiframeJobTrigger(
-            job_id,
-            deadline=deadline,
-            apiframe_conn_id=self.apiframe_conn_id,
-            poll_interval=poll_interval,
-            deferred_on_try=context["ti"].try_number,
-        )
-        # No framework timeout: the trigger enforces the deadline with a clean timeout event.
-        cast("BaseOperator", self).defer(trigger=trigger, method_name="execute_complete", timeout=None)
-
-    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
-        """
-        Resume after the trigger fired: return the result, or fail with the trigger's reason.
-
-        Airflow 3.1.0 resumes a *retry* with the previous try's event (apache/airflow#56704, fixed
-        in 3.1.1); the event names the try that deferred, and such a retry starts over.
-
-        :param event: The trigger's event.
-        """
-        parsed = JobEvent.parse(event)
-        if parsed.deferred_on_try is not None and context["ti"].try_number != parsed.deferred_on_try:
-            cast("BaseOperator", self).log.warning(
-                "Try %s was handed the event of try %s (an Airflow 3.1.0 bug, apache/airflow#56704); "
-                "starting this try over instead.",
-                context["ti"].try_number,
-                parsed.deferred_on_try,
-            )
-            return cast("dict[str, Any]", cast("BaseOperator", self).execute(context))
-        if parsed.job is not None:
-            return self.finish(Job.model_validate(parsed.job), context)
-        if parsed.status == "timeout":
-            raise ApiframeJobTimeoutError(parsed.message, job_id=parsed.job_id)
-        raise ApiframeError(parsed.message)
-
-    def finish(self, job: Job, context: Context) -> dict[str, Any]:
-        """
-        Return the result of a job that has ended, saving its images if asked; fail if it did not complete.
-
-        :param job: The job, in a terminal status.
-        :param context: The task's context (for Asset events).
-        """
-        result = completed_result(job)
-        result["files"] = []
-        if (target := self.output_target()) is not None:
-            result["files"] = save_images(self.hook, job.id, result["images"], target)
-        self.first_image_url = result["images"][0]
-        self._emit_asset_events(job, result, context)
-        cast("BaseOperator", self).log.info(
-            "Apiframe job %s COMPLETED: %d image(s), %s credit(s): %s",
-            job.id,
-            len(result["images"]),
-            job.credit_cost,
-            ", ".join(f["path"] for f in result["files"]) or ", ".join(result["images"]),
-        )
-        return result
-
-    def _emit_asset_events(self, job: Job, result: dict[str, Any], context: Context) -> None:
-        """Attach the job to this task's Asset events: one Asset per file for an ``AssetAlias``."""
-        outlets = getattr(self, "outlets", None) or []
-        if not outlets:
-            return
-        if job.input is None:  # the triggerer's job pages leave the request out: read the job whole
-            job = self.hook.get_job(job.id)
-        prompt = prompt_of(job.input or {})
-        extra = {"job_id": job.id, "model": job.model, "prompt": prompt, "credit_cost": job.credit_cost}
-        events = context["outlet_events"]
-        for outlet in outlets:
-            if isinstance(outlet, AssetAlias):
-                for file in result["files"]:
-                    events[outlet].add(Asset(uri=_asset_uri(file["path"])), extra={**extra, **file})
-            elif isinstance(outlet, Asset):
-                events[outlet].extra.update({**extra, "files": [f["path"] for f in result["files"]]})
-
-
-class ApiframeJobOperator(JobResultMixin, BaseOperator):
+class ApiframeJobOperator(BaseOperator):
     """
     Submit one Apiframe job from the worker, wait for it (in the triggerer by default), return its result.
 
@@ -206,6 +66,9 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("idempotency_key", "output_path")
     ui_color = "#e8f0fe"
+    operator_extra_links: Collection[BaseOperatorLink] = (ApiframeImageLink(),)
+    #: The first result image, for the extra link.
+    first_image_url: str | None = None
     #: Dotted paths, within :meth:`request_values`, of the values that are input images.
     image_input_paths: tuple[str, ...] = ()
 
@@ -229,8 +92,13 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
         self.output_conn_id = output_conn_id
         self.deferrable = deferrable
         self.wait_for_completion = wait_for_completion
-        self.poll_interval = _seconds("poll_interval", poll_interval)
-        self.timeout = _seconds("timeout", timeout)
+        self.poll_interval = check_duration("poll_interval", poll_interval)
+        self.timeout = check_duration("timeout", timeout)
+
+    @cached_property
+    def hook(self) -> ApiframeHook:
+        """The hook for :attr:`apiframe_conn_id`."""
+        return ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
 
     def request_values(self) -> dict[str, Any]:
         """The (rendered) values the request is built from, including ``idempotency_key``."""
@@ -246,10 +114,10 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, upload local inputs, submit, then wait (deferred or not) and return the result."""
-        deadline = time.time() + self.timeout
+        deadline = clock.now() + self.timeout
         with fail_fast_on_bad_input():
-            self.output_target()
-            values, local_images = self._stage_inputs(self.request_values())
+            output_target(self)
+            values, local_images = stage_inputs(self.request_values(), self.image_input_paths)
             call = self.build_call(values)
             job = self._submit(call, local_images, context, deadline)
         context["ti"].xcom_push(key="job_id", value=job.id)
@@ -258,35 +126,29 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
         if not self.wait_for_completion:
             return {**job_result(job), "files": []}
         if self.deferrable:
-            self.defer_until_done(
-                job.id, deadline=deadline, poll_interval=self.poll_interval, context=context
-            )
+            defer_until_done(self, job.id, self.apiframe_conn_id, deadline, self.poll_interval, context)
         job = self.hook.wait_for_job(
-            job.id, timeout=deadline - time.time(), poll_interval=self.poll_interval, poll_now=False
+            job.id, timeout=deadline - clock.now(), poll_interval=self.poll_interval, poll_now=False
         )
         return self.finish(job, context)
 
-    def _stage_inputs(self, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, LocalImage]]:
-        """Read the inputs that are not URLs (checking them) and stand content-addressed placeholders in."""
-        local: dict[str, LocalImage] = {}
-        problems: list[tuple[str, str]] = []
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """
+        Resume after the trigger fired: return the result, or fail with the trigger's reason.
 
-        def stage(field: str, value: Any) -> Any:
-            if is_url(value):
-                return value
-            try:
-                image = read_input_image(value)
-            except ValueError as exc:
-                problems.append((field, str(exc)))
-                return value
-            url = placeholder_url(image.sha256, image.extension)
-            local[url] = image
-            return url
+        :param event: The trigger's event.
+        """
+        job = resumed_job(self, context, event)
+        return self.execute(context) if job is None else self.finish(job, context)
 
-        staged = map_inputs(values, self.image_input_paths, stage)
-        if problems:
-            raise ApiframeInvalidParamsError(problems)
-        return staged, local
+    def finish(self, job: Job, context: Context) -> dict[str, Any]:
+        """
+        Return the result of a job that has ended, saving its images if asked; fail if it did not complete.
+
+        :param job: The job, in a terminal status.
+        :param context: The task's context (for Asset events).
+        """
+        return finish(self, job, context)
 
     def _job_after_submitting(
         self, accepted: JobAccepted, call: ApiCall[JobAccepted], deadline: float
@@ -320,60 +182,22 @@ class ApiframeJobOperator(JobResultMixin, BaseOperator):
             map_index=-1 if ti.map_index is None else ti.map_index,
             body=call.json or {},
         )
-        uploaded = {
-            placeholder: self.hook.upload_image(image.name, image.data, image.content_type).url
-            for placeholder, image in local_images.items()
-        }
-        if uploaded:
-            self.log.info("Uploaded %d input image(s)", len(uploaded))
-            call = dataclasses.replace(call, json=substitute(call.json, uploaded))
-        # Each earlier try of this task instance can have used up at most one key.
-        keys_spent_before = max(ti.try_number - 1, 0)
-        n = 0
+        call = upload_inputs(self.hook, call, local_images, self.log)
+        keys = KeySequence(base_key, try_number=ti.try_number)
         while True:
-            key = nth_key(base_key, n)
+            key = keys.key
             accepted = self.hook.submit_image_generation(
                 dataclasses.replace(call, idempotency_key=key), deadline=deadline
             )
             job = self._job_after_submitting(accepted, call, deadline)
-            if job.known_status in _REFUSED and n < keys_spent_before:
+            if not keys.move_on(job.known_status):
                 self.log.info(
-                    "Apiframe job %s (key %s) ended %s without charge; submitting a new job, next key.",
-                    job.id,
-                    key,
-                    job.status,
+                    "Apiframe job %s is %s (model %s, idempotency key %s)", job.id, job.status, job.model, key
                 )
-                n += 1
-                continue
+                return job
             self.log.info(
-                "Apiframe job %s is %s (model %s, idempotency key %s)", job.id, job.status, job.model, key
+                "Apiframe job %s (key %s) ended %s without charge; submitting a new job, next key.",
+                job.id,
+                key,
+                job.status,
             )
-            return job
-
-
-@contextmanager
-def fail_fast_on_bad_input() -> Iterator[None]:
-    """Bad input cannot get better by retrying: fail the task without retries."""
-    try:
-        yield
-    except (ApiframeInvalidParamsError, ApiframeBadRequestError) as exc:
-        raise AirflowFailException(str(exc)) from None
-    except ApiframeConflictError as exc:
-        raise AirflowFailException(
-            f"{exc}\nThe idempotency_key was already used for a different request. Give this request "
-            "its own key, or leave idempotency_key unset to use the derived one."
-        ) from None
-
-
-def _seconds(name: str, value: float | timedelta) -> float:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf:
-        raise ValueError(
-            f"{name} must be a positive, finite number of seconds or a timedelta (got {value!r})"
-        )
-    return float(seconds)
-
-
-def _asset_uri(path: str) -> str:
-    """An Asset URI for a written file (a plain local path becomes a ``file://`` URI)."""
-    return path if "://" in path else f"file://{path}"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_apiframe.core import calls
-from airflow_provider_apiframe.core.models import GPT_IMAGE_2_MODEL, GPT_IMAGE_MODEL
+from airflow_provider_apiframe.core.models import (
+    GPT_IMAGE_2_MODEL,
+    GPT_IMAGE_MODEL,
+    GptImage2Params,
+    GptImageParams,
+)
 from airflow_provider_apiframe.operators.base import ApiframeJobOperator
 from airflow_provider_apiframe.operators.image import ApiframeImageGenerateOperator
 
@@ -18,11 +23,33 @@ _SHARED = ("prompt", "webhook_url", "webhook_events", *ApiframeJobOperator.templ
 
 
 class _TypedImageGenerateOperator(ApiframeImageGenerateOperator):
-    """A generation operator whose model parameters are its own typed arguments."""
+    """
+    A generation operator whose model parameters are its own typed arguments.
 
-    #: The model's parameters, as arguments of the operator.
+    The parameters are declared once, by the model's request model (``GptImageParams``...): the
+    operator takes its fields as arguments of the same names, which a test checks against the
+    signatures the subclasses spell out for DAG authors and their editors.
+
+    :param arguments: The subclass's arguments by name (its ``locals()``): ``prompt``,
+        ``webhook_url``, ``webhook_events`` and every field of :attr:`typed_params`.
+    """
+
+    #: The model whose parameters are typed.
+    typed_model: ClassVar[str]
+    #: The model's parameters, as arguments of the operator (the request model's fields).
     typed_params: ClassVar[tuple[str, ...]] = ()
     image_input_paths = ("input_images",)
+
+    def __init__(self, *, arguments: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(
+            model=self.typed_model,
+            prompt=arguments["prompt"],
+            webhook_url=arguments["webhook_url"],
+            webhook_events=arguments["webhook_events"],
+            **kwargs,
+        )
+        for name in self.typed_params:
+            setattr(self, name, arguments[name])
 
     def request_values(self) -> dict[str, Any]:
         """The rendered arguments, flat (errors then name them as the DAG author wrote them)."""
@@ -59,15 +86,8 @@ class GptImageGenerateOperator(_TypedImageGenerateOperator):
         ``BaseOperator`` argument.
     """
 
-    typed_params = (
-        "aspect_ratio",
-        "quality",
-        "background",
-        "number_of_images",
-        "output_format",
-        "input_fidelity",
-        "input_images",
-    )
+    typed_model = GPT_IMAGE_MODEL
+    typed_params = tuple(GptImageParams.model_fields)
     template_fields: Sequence[str] = (*typed_params, *_SHARED)
 
     def __init__(
@@ -85,20 +105,7 @@ class GptImageGenerateOperator(_TypedImageGenerateOperator):
         webhook_events: str | list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            model=GPT_IMAGE_MODEL,
-            prompt=prompt,
-            webhook_url=webhook_url,
-            webhook_events=webhook_events,
-            **kwargs,
-        )
-        self.aspect_ratio = aspect_ratio
-        self.quality = quality
-        self.background = background
-        self.number_of_images = number_of_images
-        self.output_format = output_format
-        self.input_fidelity = input_fidelity
-        self.input_images = input_images
+        super().__init__(arguments=locals(), **kwargs)
 
 
 class GptImage2GenerateOperator(_TypedImageGenerateOperator):
@@ -119,15 +126,8 @@ class GptImage2GenerateOperator(_TypedImageGenerateOperator):
     :param kwargs: See :class:`GptImageGenerateOperator`.
     """
 
-    typed_params = (
-        "aspect_ratio",
-        "quality",
-        "background",
-        "moderation",
-        "number_of_images",
-        "output_format",
-        "input_images",
-    )
+    typed_model = GPT_IMAGE_2_MODEL
+    typed_params = tuple(GptImage2Params.model_fields)
     template_fields: Sequence[str] = (*typed_params, *_SHARED)
 
     def __init__(
@@ -145,17 +145,4 @@ class GptImage2GenerateOperator(_TypedImageGenerateOperator):
         webhook_events: str | list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            model=GPT_IMAGE_2_MODEL,
-            prompt=prompt,
-            webhook_url=webhook_url,
-            webhook_events=webhook_events,
-            **kwargs,
-        )
-        self.aspect_ratio = aspect_ratio
-        self.quality = quality
-        self.background = background
-        self.moderation = moderation
-        self.number_of_images = number_of_images
-        self.output_format = output_format
-        self.input_images = input_images
+        super().__init__(arguments=locals(), **kwargs)

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
+from airflow.sdk import BaseOperatorLink, BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 
-from airflow_provider_apiframe._compat import AirflowSensorTimeout
-from airflow_provider_apiframe.core.errors import ApiframeJobTimeoutError
-from airflow_provider_apiframe.core.jobs import is_terminal
+from airflow_provider_apiframe.core import clock
+from airflow_provider_apiframe.core.outcomes import is_terminal
 from airflow_provider_apiframe.core.validation import check_job_id
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
-from airflow_provider_apiframe.operators.base import JobResultMixin, fail_fast_on_bad_input
+from airflow_provider_apiframe.operators.deferral import defer_until_done, resumed_job
+from airflow_provider_apiframe.operators.errors import fail_fast_on_bad_input, timeouts_as_sensor_timeouts
+from airflow_provider_apiframe.operators.links import ApiframeImageLink
+from airflow_provider_apiframe.operators.results import finish, output_target
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_apiframe.core.models import Job
 
-class ApiframeJobSensor(JobResultMixin, BaseSensorOperator):
+
+class ApiframeJobSensor(BaseSensorOperator):
     """
     Wait until an Apiframe job ends and return its result, like the job operators do.
 
@@ -40,6 +44,9 @@ class ApiframeJobSensor(JobResultMixin, BaseSensorOperator):
 
     template_fields: Sequence[str] = ("job_id", "output_path")
     ui_color = "#e8f0fe"
+    operator_extra_links: Collection[BaseOperatorLink] = (ApiframeImageLink(),)
+    #: The first result image, for the extra link.
+    first_image_url: str | None = None
 
     def __init__(
         self,
@@ -59,25 +66,38 @@ class ApiframeJobSensor(JobResultMixin, BaseSensorOperator):
         self.output_conn_id = output_conn_id
         self.deferrable = deferrable
 
+    @cached_property
+    def hook(self) -> ApiframeHook:
+        """The hook for :attr:`apiframe_conn_id`."""
+        return ApiframeHook(apiframe_conn_id=self.apiframe_conn_id)
+
     def execute(self, context: Context) -> Any:
         """Check the job once; defer to the trigger if it is still running (deferrable mode)."""
         with fail_fast_on_bad_input():
             check_job_id(self.job_id)
-            self.output_target()
+            output_target(self)
         if not self.deferrable:
             return super().execute(context)
-        deadline = time.time() + self.timeout
+        deadline = clock.now() + self.timeout
         job = self.hook.get_job(self.job_id, deadline=deadline)
         if is_terminal(job):
             return self.finish(job, context)
-        self.defer_until_done(job.id, deadline=deadline, poll_interval=self.poke_interval, context=context)
+        defer_until_done(self, job.id, self.apiframe_conn_id, deadline, self.poke_interval, context)
 
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Resume after the trigger fired; a timeout is a sensor timeout (so ``soft_fail`` skips)."""
-        try:
-            return super().execute_complete(context, event)
-        except ApiframeJobTimeoutError as exc:
-            raise AirflowSensorTimeout(str(exc)) from None
+        with timeouts_as_sensor_timeouts():
+            job = resumed_job(self, context, event)
+            return self.execute(context) if job is None else self.finish(job, context)
+
+    def finish(self, job: Job, context: Context) -> dict[str, Any]:
+        """
+        Return the result of a job that has ended, as the job operators do.
+
+        :param job: The job, in a terminal status.
+        :param context: The task's context (for Asset events).
+        """
+        return finish(self, job, context)
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """Check the job once: done (with its result) once it has ended."""

@@ -10,7 +10,14 @@ from airflow_provider_apiframe.core.calls import generate_gpt_image
 from airflow_provider_apiframe.core.errors import (
     ApiframeInvalidParamsError,
 )
-from airflow_provider_apiframe.core.idempotency import MAX_KEY_LENGTH, derive_key, nth_key
+from airflow_provider_apiframe.core.idempotency import (
+    MAX_KEY_LENGTH,
+    REFUSED,
+    KeySequence,
+    derive_key,
+    nth_key,
+)
+from airflow_provider_apiframe.core.models import JobStatus
 
 KEY_INPUTS: dict[str, Any] = {
     "dag_id": "images",
@@ -96,3 +103,42 @@ def test_nth_key_negative_is_rejected() -> None:
     with pytest.raises(ApiframeInvalidParamsError) as exc_info:
         nth_key("k", -1)
     assert exc_info.value.problems == [("n", "must be >= 0")]
+
+
+# --- the key sequence of one task instance -------------------------------------------------------
+
+
+def test_the_first_try_submits_under_key_0_and_never_moves_on() -> None:
+    keys = KeySequence("base", try_number=1)
+    assert keys.key == "base"
+    assert not keys.move_on(JobStatus.FAILED)
+    assert keys.key == "base"
+
+
+@pytest.mark.parametrize("status", [JobStatus.FAILED, JobStatus.CANCELLED])
+def test_a_retry_moves_past_refused_jobs_at_most_once_per_earlier_try(status: JobStatus) -> None:
+    keys = KeySequence("base", try_number=3)
+    assert keys.move_on(status)
+    assert keys.key == "base~1"
+    assert keys.move_on(status)
+    assert keys.key == "base~2"
+    assert not keys.move_on(status)  # this try's own job was refused: the task fails
+    assert keys.key == "base~2"
+
+
+@pytest.mark.parametrize(
+    "status", [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.COMPLETED, None], ids=str
+)
+def test_a_job_that_was_not_refused_keeps_its_key(status: JobStatus | None) -> None:
+    keys = KeySequence("base", try_number=5)
+    assert not keys.move_on(status)
+    assert keys.key == "base"
+
+
+def test_refused_statuses_are_the_uncharged_endings() -> None:
+    assert set(REFUSED) == {JobStatus.FAILED, JobStatus.CANCELLED}
+
+
+def test_a_try_number_of_0_counts_no_earlier_try() -> None:
+    keys = KeySequence("base", try_number=0)
+    assert not keys.move_on(JobStatus.FAILED)

@@ -28,10 +28,10 @@ from airflow_provider_apiframe.core.errors import (
     ApiframeResponseError,
     ApiframeServerError,
 )
-from airflow_provider_apiframe.core.jobs import (
+from airflow_provider_apiframe.core.models import Job, JobAccepted, JobList, Me
+from airflow_provider_apiframe.core.outcomes import (
     image_urls,
 )
-from airflow_provider_apiframe.core.models import Job, JobAccepted, JobList, Me
 
 INPUT_IMAGES_OPTIONS: tuple[Any, ...] = (None, IMAGE_A, [IMAGE_A, IMAGE_B])
 WEBHOOK_OPTIONS: tuple[tuple[str, Any] | None, ...] = (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from airflow.sdk import ObjectStoragePath
 from PIL import Image
-from support import FakeTI
+from support import INPUTS, FakeTI
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core.catalog import (
@@ -32,7 +32,6 @@ from airflow_provider_apiframe.operators.image import (
     ApiframeImageUpscaleOperator,
 )
 
-INPUTS = Path(__file__).resolve().parents[1] / "example_dags" / "inputs"
 PRODUCT = INPUTS / "product.png"
 PORTRAIT = INPUTS / "portrait.jpg"
 RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress", "files"}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from airflow.sdk import Asset, AssetAlias, ObjectStoragePath
 from PIL import Image
-from support import API_KEY, FakeTI
+from support import API_KEY, INPUTS, FakeTI
 
 from airflow_provider_apiframe import storage
 from airflow_provider_apiframe._compat import AirflowFailException
@@ -34,7 +34,6 @@ try:  # Airflow >= 3.2
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
 
-INPUTS = Path(__file__).resolve().parents[1] / "example_dags" / "inputs"
 PORTRAIT = INPUTS / "portrait.jpg"
 PRODUCT = INPUTS / "product.png"
 GENERATE = "/v2/images/generate"

@@ -8,15 +8,13 @@ import logging
 import re
 import time
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import jinja2
 import pytest
-from support import API_KEY, FakeTI, job_body
+from support import API_KEY, FakeClock, FakeTI, job_body
 
 from airflow_provider_apiframe._compat import AirflowFailException
-from airflow_provider_apiframe.core import jobs as jobs_module
 from airflow_provider_apiframe.core.errors import (
     ApiframeAuthenticationError,
     ApiframeError,
@@ -24,9 +22,8 @@ from airflow_provider_apiframe.core.errors import (
     ApiframeJobError,
     ApiframeJobTimeoutError,
 )
-from airflow_provider_apiframe.core.jobs import timeout_message
 from airflow_provider_apiframe.core.models import Job
-from airflow_provider_apiframe.hooks import apiframe as hook_module
+from airflow_provider_apiframe.core.outcomes import timeout_message
 from airflow_provider_apiframe.operators.gpt_image import GptImageGenerateOperator
 from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger, JobEvent
 
@@ -129,11 +126,9 @@ def event_for(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Replace the worker's poll sleep with a recorder that returns at once."""
-    sleeps: list[float] = []
-    monkeypatch.setattr(hook_module, "time", SimpleNamespace(sleep=sleeps.append, time=time.time))
-    return sleeps
+def no_sleep(clock: FakeClock) -> list[float]:
+    """Replace the worker's poll sleep with a recorder that returns at once (a fake clock)."""
+    return clock.sleeps
 
 
 # --- validation, before anything is sent -----------------------------------------------------------
@@ -578,19 +573,9 @@ def test_non_deferrable_fails_with_the_job_error(
         run(make_op(deferrable=False))
 
 
-def test_non_deferrable_times_out(
-    connection: str, requests_mock: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_non_deferrable_times_out(connection: str, requests_mock: Any, clock: FakeClock) -> None:
     # A fake clock for the poller that each sleep moves forward: 30 s pass instantly.
-    now = [time.time()]
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(hook_module, "time", SimpleNamespace(sleep=sleep, time=lambda: now[0]))
-    monkeypatch.setattr(jobs_module, "time", SimpleNamespace(time=lambda: now[0]))
+    sleeps = clock.sleeps
     api = FakeApi(requests_mock, ["PROCESSING"])
 
     with pytest.raises(ApiframeJobTimeoutError) as info:
