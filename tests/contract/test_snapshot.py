@@ -10,8 +10,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT, Contract
 from contract_cases import cases
+from support import ROOT, Contract
 
 from airflow_provider_apiframe.core import contract
 

@@ -8,12 +8,12 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from support import API_KEY
+from support import API_KEY, wait_for
 
 from airflow_provider_apiframe.core import webhooks
 from airflow_provider_apiframe.core.webhooks import (
@@ -181,15 +181,6 @@ def client(emulator: Emulator) -> Iterator[httpx.Client]:
         yield http
 
 
-def _wait_for(predicate: Callable[[], Any], timeout: float = 5.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every)
-
-
 def _submit(client: httpx.Client, receiver: Receiver, events: list[str] | None, **headers: str) -> str:
     body: dict[str, Any] = {
         "prompt": "a lighthouse at dusk",
@@ -239,7 +230,7 @@ def test_progress_and_completed_events_arrive_signed(
     job_id = _submit(client, receiver, ["progress", "completed"])
     assert _job(client, job_id)["webhookStatus"] == "pending"
 
-    calls = _wait_for(
+    calls = wait_for(
         lambda: [c for c in receiver.events(job_id) if c["payload"]["event"] == "completed"], timeout=5
     )
     assert calls, f"no completed webhook; got {receiver.events()}"
@@ -271,7 +262,7 @@ def test_progress_and_completed_events_arrive_signed(
     }
     assert completed["status"] == "COMPLETED"
     assert completed["progress"] == 100
-    job = _wait_for(lambda: (j := _job(client, job_id))["webhookStatus"] == "delivered" and j)
+    job = wait_for(lambda: (j := _job(client, job_id))["webhookStatus"] == "delivered" and j)
     assert job, "webhookStatus never became delivered"
     assert completed["result"] == job["result"]
     assert completed["creditCost"] == job["creditCost"] > 0
@@ -290,7 +281,7 @@ def test_failed_event_via_outcome_rule(emulator: Emulator, client: httpx.Client,
     emulator.decide(outcome="failed")
     job_id = _submit(client, receiver, ["failed"])
     assert _job(client, job_id)["webhookStatus"] == "pending"
-    calls = _wait_for(lambda: receiver.events(job_id), timeout=5)
+    calls = wait_for(lambda: receiver.events(job_id), timeout=5)
     assert len(calls) == 1, "only the subscribed event is sent: no progress events"
     call = calls[0]
     _check_signed(call)
@@ -303,7 +294,7 @@ def test_failed_event_via_outcome_rule(emulator: Emulator, client: httpx.Client,
         "error": CONTENT_POLICY_ERROR,
         "model": "gpt-image-1.5",
     }
-    job = _wait_for(lambda: (j := _job(client, job_id))["webhookStatus"] == "delivered" and j)
+    job = wait_for(lambda: (j := _job(client, job_id))["webhookStatus"] == "delivered" and j)
     assert job
     assert job["status"] == "FAILED"
     assert job["error"] == payload["error"]
@@ -327,7 +318,7 @@ def test_every_payload_shows_the_job_as_it_is_at_that_event(
     def terminal() -> list[dict[str, Any]]:
         return [c for c in receiver.events() if c["payload"]["event"] != "progress"]
 
-    assert _wait_for(lambda: len(terminal()) == len(expected), timeout=5), receiver.events()
+    assert wait_for(lambda: len(terminal()) == len(expected), timeout=5), receiver.events()
     wrong = []
     for call in receiver.events():
         payload = call["payload"]
@@ -356,7 +347,7 @@ def test_a_completed_job_does_not_send_a_failed_event_nor_the_reverse(
     completes = _submit(client, receiver, ["failed"])
     fails = _submit(client, receiver, ["completed"], **{"X-Emulator-Outcome": "failed"})
     for job_id in (completes, fails):
-        assert _wait_for(lambda job_id=job_id: _job(client, job_id)["status"] in ("COMPLETED", "FAILED"))
+        assert wait_for(lambda job_id=job_id: _job(client, job_id)["status"] in ("COMPLETED", "FAILED"))
     time.sleep(0.3)
     assert receiver.events() == []
 
@@ -366,17 +357,17 @@ def test_without_webhook_events_terminal_events_are_sent(
 ) -> None:
     """The emulator's documented default when only webhookUrl is given: completed and failed."""
     job_id = _submit(client, receiver, None)
-    calls = _wait_for(lambda: receiver.events(job_id), timeout=5)
+    calls = wait_for(lambda: receiver.events(job_id), timeout=5)
     assert [c["payload"]["event"] for c in calls] == ["completed"]
     _check_signed(calls[0])
-    assert _wait_for(lambda: _job(client, job_id)["webhookStatus"] == "delivered")
+    assert wait_for(lambda: _job(client, job_id)["webhookStatus"] == "delivered")
 
 
 def test_progress_only_subscription_has_no_webhook_status(
     emulator: Emulator, client: httpx.Client, receiver: Receiver
 ) -> None:
     job_id = _submit(client, receiver, ["progress"])
-    assert _wait_for(lambda: _job(client, job_id)["status"] == "COMPLETED")
+    assert wait_for(lambda: _job(client, job_id)["status"] == "COMPLETED")
     time.sleep(0.2)
     assert [c["payload"]["event"] for c in receiver.events(job_id)] == ["progress", "progress"]
     assert _job(client, job_id)["webhookStatus"] is None
@@ -386,14 +377,14 @@ def test_a_job_without_webhook_url_has_no_webhook_status(emulator: Emulator, cli
     response = client.post("/v2/images/generate", json={"prompt": "plain", "model": "gpt-image-1.5"})
     job_id = response.json()["jobId"]
     assert _job(client, job_id)["webhookStatus"] is None
-    assert _wait_for(lambda: _job(client, job_id)["status"] == "COMPLETED")
+    assert wait_for(lambda: _job(client, job_id)["status"] == "COMPLETED")
     assert _job(client, job_id)["webhookStatus"] is None
 
 
 def test_a_receiver_error_is_retried_then_delivered(emulator: Emulator, client: httpx.Client) -> None:
     with Receiver(statuses=(500, 200)) as flaky:
         job_id = _submit(client, flaky, ["completed"])
-        job = _wait_for(lambda: (j := _job(client, job_id))["webhookStatus"] == "delivered" and j, timeout=5)
+        job = wait_for(lambda: (j := _job(client, job_id))["webhookStatus"] == "delivered" and j, timeout=5)
         assert job, "webhookStatus never became delivered"
         calls = flaky.events(job_id)
         assert len(calls) == 2
@@ -409,11 +400,11 @@ def test_a_receiver_that_always_fails_ends_in_webhook_status_failed(
     with Receiver(statuses=(500,)) as broken:
         job_id = _submit(client, broken, ["completed"])
         assert _job(client, job_id)["webhookStatus"] == "pending"
-        assert _wait_for(lambda: len(broken.events(job_id)) >= 3, timeout=8), "three attempts expected"
+        assert wait_for(lambda: len(broken.events(job_id)) >= 3, timeout=8), "three attempts expected"
         last_attempt = broken.events(job_id)[-1]["at"]
         assert _job(client, job_id)["status"] == "COMPLETED"
         # The status settles once the last attempt has failed.
-        job = _wait_for(lambda: (j := _job(client, job_id))["webhookStatus"] == "failed" and j, timeout=6)
+        job = wait_for(lambda: (j := _job(client, job_id))["webhookStatus"] == "failed" and j, timeout=6)
         settled = time.monotonic()
     assert job, "webhookStatus never became failed"
     assert len(broken.events(job_id)) == 3
