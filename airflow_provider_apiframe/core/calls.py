@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
@@ -35,9 +36,11 @@ from airflow_provider_apiframe.core.models import (
     PromptedJobOptions,
     Upload,
 )
+from airflow_provider_apiframe.core.schema_check import shipped, word
 from airflow_provider_apiframe.core.validation import Problems, validate_request
 
 T = TypeVar("T", bound=BaseModel)
+_SNAKE = re.compile(r"[A-Z]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +108,8 @@ def generate_image(model: str, /, **fields: Any) -> ApiCall[JobAccepted]:
     Build ``POST /v2/images/generate`` for a model with typed parameters, validating every field.
 
     Fields left out (or ``None``) are not sent, so the API's defaults apply; errors name the fields
-    as given here (``aspect_ratio``, not ``gptImageParams.aspect_ratio``).
+    as given here (``aspect_ratio``, not ``gptImageParams.aspect_ratio``). The body is then checked
+    against the contract too, as every job's is.
 
     :param model: ``gpt-image-1.5`` or ``gpt-image-2`` (see
         :data:`~airflow_provider_apiframe.core.models.TYPED_REQUESTS`).
@@ -115,7 +119,9 @@ def generate_image(model: str, /, **fields: Any) -> ApiCall[JobAccepted]:
     request = validate_request(TYPED_REQUESTS[model], {k: v for k, v in fields.items() if v is not None})
     spec = IMAGE_MODELS[model]
     shared = set(PromptedJobOptions.model_fields)
-    return _job_call(spec, request, request.model_dump(exclude=shared, exclude_none=True))
+    params = request.model_dump(exclude=shared, exclude_none=True)
+    body = _layout(spec, request.prompt, request.webhook_url, request.webhook_events, params)
+    return _job_call(spec, body, request.idempotency_key, Problems(), flat=True)
 
 
 def generate_gpt_image(**fields: Any) -> ApiCall[JobAccepted]:
@@ -141,9 +147,12 @@ def create_image_job(
     """
     Build a job for any image model of the API, on the route that model belongs to.
 
-    The model's parameters go under its ``<family>Params`` key. Families this provider types
-    (GPT Image) are validated field by field; the others only for shape, and the API's ``400``
-    names any field it refuses.
+    The model's parameters go under its ``<family>Params`` key. The body is checked against the
+    model's alternative in the contract (:mod:`~airflow_provider_apiframe.core.schema_check`) before
+    anything is sent, every problem named as given here (``model_params.aspect_ratio``,
+    ``webhook_url``). ``None`` means "not set", for the arguments and for the parameters at the top
+    of ``model_params``. GPT Image parameters also get their request models' conveniences (a single
+    image for a list, a whole number written as text).
 
     :param model: Any model of :data:`~airflow_provider_apiframe.core.catalog.IMAGE_MODELS`.
     :param route: The route the caller expects (e.g. ``/v2/images/upscale``); checked against the model's.
@@ -159,26 +168,26 @@ def create_image_job(
         allowed = ", ".join(repr(m) for m in models_of(expected))
         raise ApiframeInvalidParamsError([("model", f"got {model!r}; allowed on {expected}: {allowed}")])
     problems = Problems()
-    options: dict[str, Any] = {
-        "webhook_url": webhook_url,
-        "webhook_events": webhook_events,
-        "idempotency_key": idempotency_key,
-    }
-    if spec.top_level_prompt:
-        options["prompt"] = prompt
-    elif prompt is not None:
+    if not spec.top_level_prompt and prompt is not None:
         problems.add("prompt", f"{model} takes its prompt inside model_params, not as an argument")
+        prompt = None
+    shared: dict[str, Any] = {}
+    for name, value in (("webhook_url", webhook_url), ("webhook_events", webhook_events)):
+        shared[name] = value
+        if value is not None:
+            with problems.collect():
+                shared[name] = getattr(validate_request(JobOptions, {name: value}), name)
+    key: str | None = None
+    if idempotency_key is not None:
+        with problems.collect():
+            key = validate_request(JobOptions, {"idempotency_key": idempotency_key}).idempotency_key
     params: dict[str, Any] = {}
     if model_params is not None and not isinstance(model_params, Mapping):
         problems.add("model_params", f"got {type(model_params).__name__}; allowed: a mapping of parameters")
     elif model_params:
-        params = dict(model_params)
+        params = {name: value for name, value in model_params.items() if value is not None}
     if spec.params_required and not params:
         problems.add("model_params", f"required for {model} (sent as {spec.params_key})")
-    request: JobOptions | None = None
-    with problems.collect():
-        shared = {k: v for k, v in options.items() if v is not None or k == "prompt"}
-        request = validate_request(PromptedJobOptions if spec.top_level_prompt else JobOptions, shared)
     if (typed := TYPED_PARAMS.get(spec.params_key)) is not None and isinstance(model_params, Mapping):
         with problems.collect(prefix="model_params."):
             params = validate_request(typed, params).model_dump(exclude_none=True)
@@ -186,9 +195,8 @@ def create_image_job(
         json.dumps(params)
     except (TypeError, ValueError) as exc:
         problems.add("model_params", f"must be JSON-serializable ({exc})")
-    if problems or request is None:
-        raise ApiframeInvalidParamsError(problems.found)
-    return _job_call(spec, request, params)
+    body = _layout(spec, prompt, shared["webhook_url"], shared["webhook_events"], params)
+    return _job_call(spec, body, key, problems)
 
 
 def upload(filename: str, data: bytes, content_type: str) -> ApiCall[Upload]:
@@ -255,15 +263,50 @@ def get_me() -> ApiCall[Me]:
     return ApiCall("GET", "/v2/me", Me)
 
 
-def _job_call(spec: ModelSpec, request: JobOptions, params: dict[str, Any]) -> ApiCall[JobAccepted]:
-    """Lay out a validated job as the API wants it: shared fields on top, parameters in their block."""
+def _layout(
+    spec: ModelSpec, prompt: Any, webhook_url: Any, webhook_events: Any, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Lay out a job as the API wants it: shared fields on top (unset ones left out), then its parameters."""
     body: dict[str, Any] = {"model": spec.model}
-    if isinstance(request, PromptedJobOptions):
-        body["prompt"] = request.prompt
-    if request.webhook_url is not None:
-        body["webhookUrl"] = request.webhook_url
-    if request.webhook_events is not None:
-        body["webhookEvents"] = list(request.webhook_events)
+    if prompt is not None:
+        body["prompt"] = prompt
+    if webhook_url is not None:
+        body["webhookUrl"] = webhook_url
+    if webhook_events is not None:
+        body["webhookEvents"] = webhook_events
     if params or spec.params_required:
         body[spec.params_key] = params
-    return ApiCall("POST", spec.route, JobAccepted, json=body, idempotency_key=request.idempotency_key)
+    return body
+
+
+def _job_call(
+    spec: ModelSpec,
+    body: dict[str, Any],
+    idempotency_key: str | None,
+    problems: Problems,
+    *,
+    flat: bool = False,
+) -> ApiCall[JobAccepted]:
+    """
+    Check a laid-out job against the contract, then make its call; raise every problem found, if any.
+
+    :param spec: The model's entry in the catalogue.
+    :param body: The body to send.
+    :param idempotency_key: The validated key, if any.
+    :param problems: What the builder found already; the contract's findings on a field already
+        named are left out (one problem per field, in the builder's words).
+    :param flat: The model's parameters are arguments of their own (the typed operators), not
+        ``model_params``.
+    """
+
+    def rename(key: str) -> str:
+        if key == spec.params_key:
+            return "" if flat else "model_params"
+        return _SNAKE.sub(lambda m: f"_{m[0].lower()}", key)
+
+    named = {field.split(".")[0] for field, _ in problems.found}
+    for field, why in word(shipped().errors(spec.route, body), rename):
+        if field.split(".")[0] not in named:
+            problems.add(field, why)
+    problems.raise_if_any()
+    return ApiCall("POST", spec.route, JobAccepted, json=body, idempotency_key=idempotency_key)

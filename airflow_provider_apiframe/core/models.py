@@ -88,7 +88,8 @@ class GptImage2Request(GptImage2Params, PromptedJobOptions):
     """Everything a GPT Image 2 generation sends, flat, as the operator's arguments name it."""
 
 
-#: Parameter blocks this provider validates field by field (others are checked by the API).
+#: Parameter blocks with request models of their own (conveniences, friendly names); every block,
+#: these included, is also checked against the contract (:mod:`~airflow_provider_apiframe.core.schema_check`).
 TYPED_PARAMS: dict[str, type[_Request]] = {
     "gptImageParams": GptImageParams,
     "gptImage2Params": GptImage2Params,

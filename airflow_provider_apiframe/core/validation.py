@@ -284,25 +284,48 @@ def _schema_at(schema: dict[str, Any], loc: tuple[int | str, ...]) -> dict[str, 
     return schema
 
 
-def _allowed(schema: dict[str, Any]) -> str:
-    """Describe in words what a JSON schema (of one field) accepts."""
-    options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
+def _allowed(schema: dict[str, Any], *, one_item: bool = True) -> str:
+    """
+    Describe in words what a JSON schema (of one field) accepts: a request model's or the contract's.
+
+    :param schema: The field's schema.
+    :param one_item: Whether a single item stands for a list of one (the request models' convenience).
+    """
+    options = [s for s in schema.get("anyOf", schema.get("oneOf", [schema])) if _types(s) != ["null"]]
+    if len(options) > 1 and all("enum" in option for option in options):
+        return "one of " + ", ".join(repr(v) for option in options for v in option["enum"])
     if len(options) != 1:
         return ""
     option = options[0]
-    if option.get("type") == "array":
-        inner = _allowed(option.get("items", {})) or "values"
+    kind = next((t for t in _types(option) if t != "null"), "")
+    if kind == "array":
+        inner = _allowed(option.get("items", {}), one_item=one_item) or "values"
         size = "a non-empty list" if option.get("minItems") == 1 else "a list"
-        return f"{size} of items, each {inner} (a single item is accepted too)"
+        most = f" at most {option['maxItems']}" if "maxItems" in option else ""
+        single = " (a single item is accepted too)" if one_item else ""
+        return f"{size} of{most} items, each {inner}{single}"
     if "enum" in option:
         return "one of " + ", ".join(repr(v) for v in option["enum"])
+    number = "a number" if kind == "number" else "an integer"
     if "minimum" in option or "maximum" in option:
-        return f"an integer from {option.get('minimum', '-inf')} to {option.get('maximum', 'inf')}"
+        return f"{number} from {option.get('minimum', '-inf')} to {option.get('maximum', 'inf')}"
+    if "exclusiveMinimum" in option:
+        return f"{number} above {option['exclusiveMinimum']}"
     if option.get("format") == "uri":
         return "an absolute URI (https://...)"
+    if option.get("format") == "uuid":
+        return "a UUID"
     if "maxLength" in option:
         return f"a string of {option.get('minLength', 0)} to {option['maxLength']} characters"
-    return ""
+    if "pattern" in option:
+        return f"a string matching {option['pattern']}"
+    kinds = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false"}
+    return kinds.get(kind, "a mapping" if kind == "object" else "")
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    kind = schema.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
 
 
 def _shown(value: Any) -> str:

@@ -18,9 +18,10 @@ class ApiframeImageJobOperator(ApiframeJobOperator):
     """
     Run one image job of any model on this operator's route (see the subclasses).
 
-    The model's parameters go, as given, under its ``<family>Params`` key (``fluxParams``,
-    ``nanoBananaParams``...). GPT Image parameters are validated field by field before anything
-    is sent; for the other families the API validates, and its ``400`` names each refused field.
+    The model's parameters go, as given (those set to ``None`` left out), under its
+    ``<family>Params`` key (``fluxParams``, ``nanoBananaParams``...). Every family's parameters are
+    checked against the contract before anything is sent, each refused one named
+    ``model_params.<field>``.
     Input images among the parameters (``image``, ``image_input``, ``input_images``...) may be URLs,
     local paths or ``ObjectStoragePath`` s; the others are uploaded first.
 
@@ -93,7 +94,8 @@ class ApiframeImageGenerateOperator(ApiframeImageJobOperator):
         )
 
     :param model: The model (templated).
-    :param prompt: What to draw, 1 to 2000 characters (templated).
+    :param prompt: What to draw (templated): 1 to 2000 characters, or as many as the model's
+        contract says (5000 for ``wan-image-2.7``).
     :param model_params: The model's parameters (templated), sent under its ``<family>Params`` key.
     :param kwargs: See :class:`ApiframeImageJobOperator`.
     """

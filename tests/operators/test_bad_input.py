@@ -2,9 +2,9 @@
 Every operator, every argument, bad values: the task fails at once (``AirflowFailException``: no
 retries) naming the field and what is allowed, before any request (the emulator saw nothing).
 
-Values of the typed GPT Image operators and the arguments every operator shares are checked here;
-parameters of the other model families are checked by the API (see test_catalogue_operators: its 400
-fails the task the same way, with nothing charged).
+Values of the typed GPT Image operators, the arguments every operator shares, and the parameters
+of the other model families (checked against the contract snapshot, named ``model_params.<field>``)
+are checked here; tests/contract/test_verdicts.py checks every model's parameters against the contract.
 """
 
 from __future__ import annotations
@@ -98,14 +98,51 @@ CASES = [
         "allowed: one of 'low', 'medium', 'high', 'auto'",
         id="generic-gpt-params-are-typed",
     ),
+    case(GENERIC, "prompt", "x" * 2001, PROMPT),
+    case(
+        GENERIC,
+        "model_params",
+        {"aspect_ratioo": "2:3"},
+        "unknown parameter; allowed: aspect_ratio, go_fast,",
+        named="model_params.aspect_ratioo",
+    ),
+    case(GENERIC, "model_params", {"seed": "7"}, "got '7'; allowed: an integer", named="model_params.seed"),
+    case(
+        EDIT,
+        "model_params",
+        {"image": IMAGE, "prompt": "a hat", "mode": "paint"},
+        "got 'paint'; allowed: one of 'inpaint', 'outpaint'",
+        named="model_params.mode",
+    ),
+    case(
+        EDIT,
+        "model_params",
+        {"image": IMAGE, "mode": "inpaint"},
+        "missing; allowed: a string of 1 to 2000 characters",
+        named="model_params.prompt",
+    ),
     case(EDIT, "model", "gpt-image-1.5", "allowed on /v2/images/edit: 'flux-fill-pro'"),
     case(EDIT, "model_params", {"image": "/no/such.png", "prompt": "x"}, INPUT, named="model_params.image"),
     case(EDIT, "prompt", "a hat", "inside model_params"),
     case(UPSCALE, "model_params", {"image": 7}, INPUT, named="model_params.image"),
     case(UPSCALE, "model_params", {}, "required for"),
+    case(
+        UPSCALE,
+        "model_params",
+        {"image": IMAGE, "upscale_factor": 3},
+        "got 3; allowed: one of 1, 2, 4, 6",
+        named="model_params.upscale_factor",
+    ),
     case(UPSCALE, "model", "bria-bg-remove", "allowed on /v2/images/upscale: "),
     case(BG_REMOVE, "model_params", {"image": ""}, INPUT, named="model_params.image"),
     case(BG_REMOVE, "model_params", None, "required for"),
+    case(
+        BG_REMOVE,
+        "model_params",
+        {"image": IMAGE, "content_moderation": "yes"},
+        "got 'yes'; allowed: true or false",
+        named="model_params.content_moderation",
+    ),
     # --- arguments every job operator shares ------------------------------------------------------------
     *(case(op, "idempotency_key", bad, KEY) for op in JOBS for bad in ("", "k" * 256)),
     *(case(op, "output_path", "nosuchfs://bucket/images/", OUTPUT) for op in JOBS),

@@ -422,32 +422,84 @@ def test_every_problem_is_listed_at_once(api: Any) -> None:
     assert list(api.state.requests) == []
 
 
-# --- the API's own validation for untyped families --------------------------------------------------
+# --- every family validated from the contract, before any request ----------------------------------
 
 
-def test_a_typo_in_an_untyped_family_fails_with_the_api_details(api: Any) -> None:
+def _params_of(spec: dict[str, Any], route: str, model: str) -> dict[str, Any]:
+    """The contract's parameters block of a model."""
+    branches = spec["components"]["schemas"][ROUTE_SCHEMAS[route]]["oneOf"]
+    branch = next(b for b in branches if b["properties"]["model"]["enum"] == [model])
+    params: dict[str, Any] = branch["properties"][IMAGE_MODELS[model].params_key]
+    return params
+
+
+def test_a_typo_in_any_family_fails_naming_it_and_the_allowed_parameters_before_any_request(
+    api: Any, spec: dict[str, Any]
+) -> None:
     op = ApiframeImageGenerateOperator(
         **fast(model="flux-2-pro", prompt="a fox", model_params={"aspect_ratioo": "2:3"})
     )
     with pytest.raises(AirflowFailException) as info:
         run(op)
     message = str(info.value)
-    assert "POST /v2/images/generate failed with HTTP 400: Validation failed" in message
-    assert "  - fluxParams: " in message
-    assert "'aspect_ratioo' was unexpected" in message
-    assert "[request id req_" in message
-    assert submissions(api) == [("POST", GENERATE, 400)]
+    assert message.startswith("Invalid Apiframe parameters (nothing was sent):\n")
+    allowed = ", ".join(sorted(_params_of(spec, GENERATE, "flux-2-pro")["properties"]))
+    assert "\n  - model_params.aspect_ratioo: unknown parameter; allowed: " + allowed in message
+    assert "aspect_ratio, " in allowed
+    assert "fluxParams" not in message
+    assert list(api.state.requests) == [], "the API saw no request"
     assert api.state.jobs == {}
 
 
-def test_a_bad_value_in_an_untyped_family_names_its_json_path(api: Any, image_url: str) -> None:
+def test_a_bad_value_in_any_family_names_its_field_and_what_is_allowed_before_any_request(
+    api: Any, image_url: str
+) -> None:
     op = ApiframeImageUpscaleOperator(**fast(model_params={"image": image_url, "upscale_factor": 3}))
     with pytest.raises(AirflowFailException) as info:
         run(op)
     message = str(info.value)
-    assert "HTTP 400" in message
-    assert "topazUpscaleParams.upscale_factor" in message
+    assert "nothing was sent" in message
+    assert "\n  - model_params.upscale_factor: got 3; allowed: one of 1, 2, 4, 6" in message
+    assert "topazUpscaleParams" not in message
+    assert list(api.state.requests) == [], "the API saw no request"
     assert api.state.jobs == {}
+
+
+def test_every_problem_of_a_family_is_listed_at_once_by_its_argument_names(api: Any) -> None:
+    op = ApiframeImageGenerateOperator(
+        **fast(
+            model="flux-2-pro",
+            prompt="x" * 2001,
+            model_params={"seed": 1.5, "width": 10, "input_images": "https://img.example.test/a.png"},
+            webhook_events=["done"],
+        )
+    )
+    with pytest.raises(AirflowFailException) as info:
+        run(op)
+    problems = [line for line in str(info.value).splitlines() if line.startswith("  - ")]
+    assert sorted(problems) == [
+        "  - model_params.input_images: got 'https://img.example.test/a.png'; allowed: a list of at most "
+        "10 items, each an absolute URI (https://...)",
+        "  - model_params.seed: got 1.5; allowed: an integer",
+        "  - model_params.width: got 10; allowed: an integer from 256 to 2048",
+        "  - prompt: got str of length 2001; allowed: a string of 1 to 2000 characters",
+        "  - webhook_events.0: got 'done'; allowed: one of 'progress', 'completed', 'failed'",
+    ]
+    assert list(api.state.requests) == []
+
+
+def test_prompt_lengths_are_each_models_own(api: Any) -> None:
+    """``wan-image-2.7`` takes prompts of up to 5,000 characters; the others of 2,000."""
+    result = run(ApiframeImageGenerateOperator(**fast(model="wan-image-2.7", prompt="x" * 5000)))
+    assert result["status"] == "COMPLETED"
+    assert only_job(api).body == {"model": "wan-image-2.7", "prompt": "x" * 5000}
+    with pytest.raises(AirflowFailException) as info:
+        run(ApiframeImageGenerateOperator(**fast(model="wan-image-2.7", prompt="x" * 5001)))
+    assert "  - prompt: got str of length 5001; allowed: a string of 1 to 5000 characters" in str(info.value)
+    with pytest.raises(AirflowFailException) as info:
+        run(ApiframeImageGenerateOperator(**fast(model="wan-image-2.6", prompt="x" * 2001)))
+    assert "  - prompt: got str of length 2001; allowed: a string of 1 to 2000 characters" in str(info.value)
+    assert submissions(api) == [("POST", GENERATE, 202)]
 
 
 # --- local inputs inside model_params -----------------------------------------------------------------
