@@ -114,21 +114,7 @@ def job_route_models(document: dict[str, Any]) -> dict[str, list[str]]:
 
     :param document: The OpenAPI document (or a snapshot of it).
     """
-    schemas = document["components"]["schemas"]
-    routes: dict[str, list[str]] = {}
-    for path, item in sorted(document["paths"].items()):
-        schema = item.get("post", {}).get("requestBody", {}).get("content", {})
-        schema = schema.get("application/json", {}).get("schema", {})
-        if "$ref" in schema:
-            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
-        models = [
-            model
-            for branch in schema.get("oneOf", [schema])
-            for model in branch.get("properties", {}).get("model", {}).get("enum", [])
-        ]
-        if models:
-            routes[path] = models
-    return routes
+    return contract.route_models({k: v for k, v in document.items() if k != "models"})
 
 
 def extract(document: dict[str, Any], *, source: str, today: str) -> dict[str, Any]:

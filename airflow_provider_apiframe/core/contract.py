@@ -77,3 +77,32 @@ def version(contract: dict[str, Any]) -> str:
     """
     info = contract.get("info") or contract.get("source") or {}
     return str(info.get("version", "unknown"))
+
+
+def route_models(contract: dict[str, Any]) -> dict[str, list[str]]:
+    """
+    The models each job route takes.
+
+    A snapshot's ``models``, else the ``model`` enum of every alternative of each route's request
+    body (what ``scripts/update_contract.py`` records).
+
+    :param contract: A snapshot or a full document.
+    """
+    if "models" in contract:
+        recorded: dict[str, list[str]] = contract["models"]
+        return recorded
+    schemas = contract["components"]["schemas"]
+    routes: dict[str, list[str]] = {}
+    for path, item in sorted(contract["paths"].items()):
+        schema = item.get("post", {}).get("requestBody", {}).get("content", {})
+        schema = schema.get("application/json", {}).get("schema", {})
+        if "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        models = [
+            model
+            for branch in schema.get("oneOf", [schema])
+            for model in branch.get("properties", {}).get("model", {}).get("enum", [])
+        ]
+        if models:
+            routes[path] = models
+    return routes

@@ -3,6 +3,11 @@ The outermost ASGI layer: request ids, the request log, rate limits and injected
 
 Faults come from the ``X-Emulator-Fault`` header of a request or from the rules tests add
 (``/_emulator/faults``, :meth:`Emulator.inject`); they apply to ``/v2/...`` routes only.
+
+Every answer waits until the request's body has been read in full (:class:`_BodyReader`): an answer
+given early (an unknown route, a refused key, a fault) on a connection the server then closes (the
+client sent ``Connection: close``, as ``urllib`` does) would otherwise close a socket with the rest
+of a large body unread in it, which resets the connection and loses the answer on the client side.
 """
 
 from __future__ import annotations
@@ -54,11 +59,15 @@ class FaultMiddleware:
         method, path = scope["method"], scope["path"]
         request_id = f"req_{uuid.uuid4().hex[:16]}"
         status_seen = [0]
+        body = _BodyReader(receive)
+        receive = body.receive
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_seen[0] = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                await body.drain()
             await send(message)
 
         try:
@@ -84,6 +93,30 @@ class FaultMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             self.state.count_request(method, path, status_seen[0])
+
+
+class _BodyReader:
+    """
+    The request's receive channel, knowing whether the body has been read in full.
+
+    :param receive: The server's receive channel.
+    """
+
+    def __init__(self, receive: Receive):
+        self._receive = receive
+        self.done = False
+
+    async def receive(self) -> Message:
+        """The next message, as the server gives it."""
+        message = await self._receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.done = True
+        return message
+
+    async def drain(self) -> None:
+        """Read and drop what the app left unread of the body."""
+        while not self.done:
+            await self.receive()
 
 
 def parse_fault(header: str | None) -> FaultRule | None:

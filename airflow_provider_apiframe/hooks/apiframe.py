@@ -10,7 +10,7 @@ from airflow.sdk import BaseHook
 from pydantic import BaseModel
 
 from airflow_provider_apiframe._compat import AirflowNotFoundException
-from airflow_provider_apiframe.core import calls, waiting
+from airflow_provider_apiframe.core import calls, models_catalogue, waiting
 from airflow_provider_apiframe.core.config import ClientConfig, client_config
 from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.core.models import Job
@@ -23,11 +23,15 @@ if TYPE_CHECKING:
 
     from airflow_provider_apiframe.core.calls import ApiCall
     from airflow_provider_apiframe.core.models import JobAccepted, JobList, Me, Upload
+    from airflow_provider_apiframe.core.models_catalogue import CatalogueEntry, ModelCatalogue
     from airflow_provider_apiframe.transports.asynchronous import AsyncTransport
     from airflow_provider_apiframe.transports.base import DownloadedFile, SinkOpener
     from airflow_provider_apiframe.transports.sync import SyncTransport
 
 T = TypeVar("T", bound=BaseModel)
+
+#: The model catalogue read in this process, by base URL (``list_models(refresh=True)`` reads it again).
+_CATALOGUES: dict[str, ModelCatalogue] = {}
 
 
 class ApiframeHook(BaseHook):
@@ -124,6 +128,23 @@ class ApiframeHook(BaseHook):
     def get_me(self) -> Me:
         """Read the caller, its team and the team's credit balance."""
         return self._transport.send(calls.get_me())
+
+    def list_models(self, modality: str | None = None, *, refresh: bool = False) -> list[CatalogueEntry]:
+        """
+        The public model catalogue (``GET /v2/models``): each model's modality, cost range and pricing mode.
+
+        Read once per process and base URL, then served from memory; the filter applies to that copy.
+
+        :param modality: Only ``image``, ``video`` or ``music`` models; ``None`` for all.
+        :param refresh: Read the catalogue again instead of the copy in memory.
+        :raises ApiframeInvalidParamsError: For another modality (nothing is sent).
+        """
+        models_catalogue.check_modality(modality)
+        base_url = self.config.base_url
+        catalogue = None if refresh else _CATALOGUES.get(base_url)
+        if catalogue is None:
+            catalogue = _CATALOGUES[base_url] = self._transport.send(models_catalogue.list_models())
+        return catalogue.of(modality)
 
     def upload_image(self, filename: str, data: bytes, content_type: str) -> Upload:
         """

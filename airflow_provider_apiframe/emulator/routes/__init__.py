@@ -2,6 +2,8 @@
 The emulator's routes, one router per area.
 
 - ``jobs``: the job routes (``POST /v2/images/...``), ``GET /v2/jobs/{id}`` and the job list;
+- ``midjourney``: ``POST /v2/images/midjourney/action``, follow-up actions on a Midjourney job;
+- ``models``: ``GET /v2/models``, the public catalogue, priced as the ledger charges;
 - ``account``: ``GET /v2/me``;
 - ``files``: uploads, and the result files jobs link to;
 - ``admin``: ``/_emulator/...``, the API tests use to set rules and read the state;

@@ -30,46 +30,70 @@ def _submit_route(route: str) -> Callable[..., Awaitable[Response]]:
     """The handler of one job-creating route."""
 
     async def submit(request: Request, key: ApiKey, emulated: Emulated) -> Response:
-        state = emulated.state
         try:
             body = json.loads(await request.body())
         except ValueError:
             return error(400, "Request body is not valid JSON.")
-        problems = emulated.validator.validate(route, body)
-        idempotency_key = request.headers.get("idempotency-key")
-        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
-            problems["Idempotency-Key"] = ["String must contain at most 255 character(s)"]
-        if problems:
-            return invalid(problems)
-        if idempotency_key and (seen := state.replay(key, idempotency_key)) is not None:
-            status = state.status(seen)[0]
-            # JobAccepted has no CANCELLED: a cancelled job replays as FAILED (ended, uncharged).
-            accepted = "FAILED" if status == "CANCELLED" else status
-            return JSONResponse(
-                {"jobId": seen.id, "status": accepted},
-                status_code=202,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        try:
-            job = state.create_job(key, route, body, outcome=request.headers.get(OUTCOME_HEADER))
-        except InsufficientCredits as exc:
-            return JSONResponse(
-                {
-                    "error": "Insufficient credits",
-                    "creditsRequired": exc.required,
-                    "creditsAvailable": exc.available,
-                },
-                status_code=402,
-            )
-        except ValueError as exc:  # an unknown X-Emulator-Outcome
-            return error(400, str(exc))
-        if idempotency_key:
-            state.remember(key, idempotency_key, job)
-        job.links = emulated.base_url(request)
-        emulated.runner.schedule(job, job.links)
-        return JSONResponse({"jobId": job.id, "status": "QUEUED"}, status_code=202)
+        return accept(request, key, emulated, route, body, emulated.validator.validate(route, body))
 
     return submit
+
+
+def accept(
+    request: Request,
+    key: ApiKey,
+    emulated: Emulated,
+    route: str,
+    body: dict[str, Any],
+    problems: dict[str, list[str]],
+    *,
+    job_body: dict[str, Any] | None = None,
+) -> Response:
+    """
+    Answer a job request once judged: ``400``, an idempotent replay, ``402``, or a new job (``202``).
+
+    :param request: The request (its ``Idempotency-Key`` and ``X-Emulator-Outcome`` headers).
+    :param key: The caller's key.
+    :param emulated: The emulator's services.
+    :param route: The route.
+    :param body: The request's body, kept as the job's ``input``.
+    :param problems: Its problems by field (empty: valid).
+    :param job_body: The body the job is made from, when not ``body`` itself (follow-up actions).
+    """
+    state = emulated.state
+    idempotency_key = request.headers.get("idempotency-key")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        problems["Idempotency-Key"] = ["String must contain at most 255 character(s)"]
+    if problems:
+        return invalid(problems)
+    if idempotency_key and (seen := state.replay(key, idempotency_key)) is not None:
+        status = state.status(seen)[0]
+        # JobAccepted has no CANCELLED: a cancelled job replays as FAILED (ended, uncharged).
+        accepted = "FAILED" if status == "CANCELLED" else status
+        return JSONResponse(
+            {"jobId": seen.id, "status": accepted},
+            status_code=202,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        job = state.create_job(key, route, job_body or body, outcome=request.headers.get(OUTCOME_HEADER))
+    except InsufficientCredits as exc:
+        return JSONResponse(
+            {
+                "error": "Insufficient credits",
+                "creditsRequired": exc.required,
+                "creditsAvailable": exc.available,
+            },
+            status_code=402,
+        )
+    except ValueError as exc:  # an unknown X-Emulator-Outcome
+        return error(400, str(exc))
+    job.body = body
+    if idempotency_key:
+        state.remember(key, idempotency_key, job)
+    job.links = emulated.base_url(request)
+    emulated.runner.schedule(job, job.links)
+    return JSONResponse({"jobId": job.id, "status": "QUEUED"}, status_code=202)
 
 
 for _route in ROUTE_SCHEMAS:

@@ -2,11 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import math
+from typing import Any, Literal
 
 #: Illustrative prices in credits per image (the real API's prices are on its dashboard).
 _GPT_PRICES = {"low": 2, "medium": 6, "high": 24, "auto": 6}
 _FLAT_PRICE = 8
+#: Illustrative prices of the other modalities: credits per second of video, per music track.
+_VIDEO_PER_SECOND = 4
+_VIDEO_DEFAULT_SECONDS = 5
+_MUSIC_PRICE = 20
+
+PricingMode = Literal["flat", "per-second", "per-output"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Pricing:
+    """
+    How a model is charged, as ``GET /v2/models`` shows it.
+
+    :param mode: ``per-output`` (per result image), ``per-second`` (of video) or ``flat`` (per job).
+    :param cost_min: The fewest credits per unit (image, second or job).
+    :param cost_max: The most credits per unit.
+    """
+
+    mode: PricingMode
+    cost_min: int
+    cost_max: int
+
+
+def pricing(model: str, modality: str) -> Pricing:
+    """
+    How the emulator charges a model: :func:`price` follows it.
+
+    :param model: The model.
+    :param modality: ``image``, ``video`` or ``music`` (its routes').
+    """
+    if model.startswith("gpt-image"):
+        return Pricing("per-output", min(_GPT_PRICES.values()), max(_GPT_PRICES.values()))
+    if modality == "video":
+        return Pricing("per-second", _VIDEO_PER_SECOND, _VIDEO_PER_SECOND)
+    if modality == "music":
+        return Pricing("flat", _MUSIC_PRICE, _MUSIC_PRICE)
+    return Pricing("per-output", _FLAT_PRICE, _FLAT_PRICE)
 
 
 class InsufficientCredits(Exception):
@@ -23,17 +62,26 @@ class InsufficientCredits(Exception):
         self.available = available
 
 
-def price(model: str, params: dict[str, Any], count: int) -> int:
+def price(model: str, params: dict[str, Any], count: int, *, modality: str = "image") -> int:
     """
-    Credits a job costs when it completes.
+    Credits a job costs when it completes, by its model's :func:`pricing`.
 
     :param model: The model.
     :param params: Its parameters block.
     :param count: Number of images.
+    :param modality: ``image``, ``video`` or ``music``.
     """
+    rule = pricing(model, modality)
     if model.startswith("gpt-image"):
         return _GPT_PRICES.get(str(params.get("quality") or "auto"), 6) * count
-    return _FLAT_PRICE * count
+    if rule.mode == "per-second":
+        seconds = params.get("duration")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+            seconds = _VIDEO_DEFAULT_SECONDS
+        return rule.cost_min * math.ceil(seconds)
+    if rule.mode == "flat":
+        return rule.cost_min
+    return rule.cost_min * count
 
 
 class Ledger:
