@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow.sdk import BaseHook
 from pydantic import BaseModel
 
-from airflow_provider_apiframe._compat import AirflowNotFoundException
+from airflow_provider_apiframe._compat import AirflowNotFoundException, connection_outside_a_task
 from airflow_provider_apiframe.core import calls, models_catalogue, waiting
 from airflow_provider_apiframe.core.config import ClientConfig, client_config
 from airflow_provider_apiframe.core.errors import ApiframeError
@@ -74,6 +74,18 @@ class ApiframeHook(BaseHook):
                 self.apiframe_conn_id,
             )
         return config
+
+    @classmethod
+    def get_connection(cls, conn_id: str) -> Connection:
+        """
+        Get the connection, from a task, a trigger or the command line alike.
+
+        :param conn_id: The connection id.
+        """
+        try:
+            return super().get_connection(conn_id)
+        except ImportError:  # Airflow 3.1 outside any task (airflow connections test)
+            return cast("Connection", connection_outside_a_task(conn_id))
 
     @cached_property
     def config(self) -> ClientConfig:

@@ -480,6 +480,38 @@ def test_test_connection_reports_credits(hook: ApiframeHook, requests_mock: Any)
     assert "1234 credits" in message
 
 
+def test_test_connection_from_the_command_line_of_airflow_3_1(
+    monkeypatch: pytest.MonkeyPatch, requests_mock: Any
+) -> None:
+    """
+    ``airflow connections test`` on Airflow 3.1 runs outside any task: the Task SDK's lookup fails
+    importing ``SUPERVISOR_COMMS``, and the hook reads the connection through Airflow's own lookup.
+    """
+    from airflow.models.connection import Connection
+    from airflow.sdk import BaseHook
+
+    def no_supervisor(conn_id: str) -> Any:
+        raise ImportError(
+            "cannot import name 'SUPERVISOR_COMMS' from 'airflow.sdk.execution_time.task_runner'"
+        )
+
+    asked: list[str] = []
+
+    def from_secrets(conn_id: str) -> Connection:
+        asked.append(conn_id)
+        return Connection(conn_id=conn_id, conn_type="apiframe", host=BASE_URL, password=API_KEY)
+
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(lambda cls, conn_id: no_supervisor(conn_id)))
+    monkeypatch.setattr(Connection, "get_connection_from_secrets", staticmethod(from_secrets))
+    requests_mock.get(ME_URL, json=ME_BODY)
+
+    ok_, message = ApiframeHook().test_connection()
+
+    assert (ok_, asked) == (True, ["apiframe_default"]), message
+    assert "1234 credits" in message
+    assert requests_mock.last_request.headers["X-API-Key"] == API_KEY
+
+
 def test_test_connection_without_team(hook: ApiframeHook, requests_mock: Any) -> None:
     requests_mock.get(ME_URL, json={**ME_BODY, "team": None})
 
