@@ -130,13 +130,13 @@ def word(errors: list[ValidationError], rename: Callable[[str], str]) -> list[tu
         path, value, schema = list(error.absolute_path), error.instance, error.schema
         if not isinstance(schema, dict):
             continue
-        if error.validator == "required" and isinstance(value, dict):
+        if str(error.validator) == "required" and isinstance(value, dict):
             for key in schema.get("required", []):
                 if key not in value:
                     allowed = _allowed(schema.get("properties", {}).get(key, {}), one_item=False)
                     why = f"missing; allowed: {allowed}" if allowed else "missing"
                     found.setdefault(_field([*path, key], rename), why)
-        elif error.validator == "additionalProperties" and isinstance(value, dict):
+        elif str(error.validator) == "additionalProperties" and isinstance(value, dict):
             known = schema.get("properties", {})
             names = sorted(n for n in (_field([*path, k], rename).rsplit(".", 1)[-1] for k in known) if n)
             for key in (k for k in value if k not in known):

@@ -37,9 +37,9 @@ class RequestValidator:
         problems: dict[str, list[str]] = {}
         for error in self.check.errors(route, body):
             path, message = [str(p) for p in error.absolute_path], error.message
-            if error.validator == "required" and (missing := _REQUIRED.match(message)):
+            if str(error.validator) == "required" and (missing := _REQUIRED.match(message)):
                 path, message = [*path, missing[1]], "Required"  # keyed by the missing field, as Zod does
-            elif error.validator == "maxLength":  # as the API words it; jsonschema quotes the whole value
+            elif str(error.validator) == "maxLength":  # worded as the API does, not quoting the value
                 message = f"String must contain at most {error.validator_value} character(s)"
             problems.setdefault(".".join(path) or "body", []).append(message)
         return dict(sorted(problems.items()))
