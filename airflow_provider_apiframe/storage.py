@@ -1,4 +1,4 @@
-"""Images in and out the Airflow way: local paths, ``file://`` URLs and any ``ObjectStoragePath``."""
+"""Media in and out the Airflow way: local paths, ``file://`` URLs and any ``ObjectStoragePath``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeHTTPError, ApiframeJobError
-from airflow_provider_apiframe.core.media import IMAGE_EXTENSIONS
+from airflow_provider_apiframe.core.media import EXTENSIONS, Kind, kind_of
 from airflow_provider_apiframe.core.validation import (
     check_input_location,
     check_input_size,
@@ -26,20 +26,20 @@ from airflow_provider_apiframe.core.validation import (
 if TYPE_CHECKING:
     from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 
-#: Result images of one job downloaded at the same time.
+#: Result files of one job downloaded at the same time.
 MAX_PARALLEL_DOWNLOADS = 4
 _SAFE_JOB_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,63}$")
 
 
 @dataclasses.dataclass(frozen=True)
-class LocalImage:
+class LocalFile:
     """
-    An input image read from storage, checked and ready to upload.
+    An input file (image, video or audio) read from storage, checked and ready to upload.
 
     :param name: Its file name.
-    :param data: Its bytes (at most 25 MB).
+    :param data: Its bytes (at most 25 MB; 50 MB for video).
     :param sha256: Their SHA-256, hex.
-    :param content_type: The image type, read from the bytes.
+    :param content_type: Its type, read from the bytes.
     """
 
     name: str = dataclasses.field(repr=True)
@@ -50,7 +50,11 @@ class LocalImage:
     @property
     def extension(self) -> str:
         """The extension its type calls for."""
-        return IMAGE_EXTENSIONS[self.content_type]
+        return EXTENSIONS[self.content_type]
+
+
+#: The former name of :class:`LocalFile`.
+LocalImage = LocalFile
 
 
 def as_storage_path(
@@ -72,12 +76,23 @@ def as_storage_path(
     )
 
 
-def read_input_image(location: Any) -> LocalImage:
+def read_input_image(location: Any) -> LocalFile:
     """
     Read an input image from storage, checking it as the API would, before anything is uploaded.
 
     :param location: A local path, a ``file://`` URL or an ``ObjectStoragePath``.
     :raises ValueError: It is not there, too large, or not a PNG, JPEG, WebP or GIF image.
+    """
+    return read_input_media(location, "image")
+
+
+def read_input_media(location: Any, kind: Kind) -> LocalFile:
+    """
+    Read an input file from storage, checking its size and type as the API would, before any upload.
+
+    :param location: A local path, a ``file://`` URL or an ``ObjectStoragePath``.
+    :param kind: What the parameter takes: ``image``, ``video`` or ``audio``.
+    :raises ValueError: It is not there, too large, or not of that kind.
     """
     check_input_location(location, is_path=isinstance(location, (str, os.PathLike, ObjectStoragePath)))
     try:
@@ -89,29 +104,30 @@ def read_input_image(location: Any) -> LocalImage:
         raise unreadable_input(location) from None
     except (OSError, ValueError) as exc:  # unreadable, or no filesystem for its scheme
         raise unreadable_input(location, exc) from None
-    check_input_size(location, size)
+    check_input_size(location, size, kind)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise unreadable_input(location, exc) from None
-    content_type = check_input_type(location, data)
-    return LocalImage(path.name, data, hashlib.sha256(data).hexdigest(), content_type)
+    content_type = check_input_type(location, data, kind)
+    return LocalFile(path.name, data, hashlib.sha256(data).hexdigest(), content_type)
 
 
-def save_images(
+def save_files(
     hook: ApiframeHook, job_id: str, urls: list[str], target: ObjectStoragePath
 ) -> list[dict[str, Any]]:
     """
-    Stream a job's result images into ``target``, concurrently and in constant memory.
+    Stream a job's result files (images, videos, audio) into ``target``, concurrently, in constant memory.
 
-    Each file is named ``<job_id>-<n>.<ext>``, the extension read from the image's own bytes:
-    nothing the server sends (a file name, a path, a content type) decides where a file goes.
+    Each file is named ``<job_id>-<n>.<ext>``, the extension read from the file's own bytes (PNG,
+    JPEG, WebP, GIF, MP4, WebM, MOV, MP3, WAV, OGG, M4A): nothing the server sends (a file name,
+    a path, a content type) decides where a file goes.
 
     :param hook: The hook that downloads (without the API key: result links are public).
     :param job_id: The job; it must look like an id, never like a path.
     :param urls: Its result URLs, in order.
     :param target: The folder (local or object store).
-    :return: One ``{"path", "bytes", "sha256", "content_type"}`` per image, in order.
+    :return: One ``{"path", "bytes", "sha256", "content_type", "kind"}`` per file, in order.
     """
     if not _SAFE_JOB_ID.match(job_id):
         raise ApiframeError(f"Refusing to name files after the job id {job_id!r}: it is not an id.")
@@ -123,7 +139,7 @@ def save_images(
 
         @contextmanager
         def open_sink(content_type: str) -> Iterator[BinaryIO]:
-            path = target / f"{job_id}-{n}.{IMAGE_EXTENSIONS[content_type]}"
+            path = target / f"{job_id}-{n}.{EXTENSIONS[content_type]}"
             written[:] = [path]
             with path.open("wb") as sink:  # type: ignore[no-untyped-call]
                 yield sink
@@ -133,8 +149,8 @@ def save_images(
         except ApiframeHTTPError as exc:
             if exc.status_code in (404, 410):
                 raise ApiframeJobError(
-                    f"Result image {n} of Apiframe job {job_id} was purged (HTTP {exc.status_code}): result "
-                    "files are kept for a limited time. Generate the image again.",
+                    f"Result file {n} of Apiframe job {job_id} was purged (HTTP {exc.status_code}): result "
+                    "files are kept for a limited time. Run the job again.",
                     job_id=job_id,
                 ) from None
             raise
@@ -143,7 +159,12 @@ def save_images(
             "bytes": downloaded.size,
             "sha256": downloaded.sha256,
             "content_type": downloaded.content_type,
+            "kind": kind_of(downloaded.content_type),
         }
 
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_DOWNLOADS, len(urls)))) as pool:
         return list(pool.map(save, range(1, len(urls) + 1), urls))
+
+
+#: The former name of :func:`save_files`.
+save_images = save_files

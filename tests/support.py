@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tenacity
 
@@ -19,6 +22,13 @@ from airflow_provider_apiframe.core.errors import (
 from airflow_provider_apiframe.core.models import GPT_IMAGE_MODEL, Job
 from airflow_provider_apiframe.core.retry import RetryPolicy
 
+if TYPE_CHECKING:
+    from airflow_provider_apiframe.emulator import Emulator
+
+#: The keys of a job task's result (XCom).
+RESULT_KEYS = {
+    "job_id", "status", "model", "media", "images", "videos", "audio", "credit_cost", "progress", "files"
+}  # fmt: skip
 #: A distinctive key, so that any leak of it is easy to find.
 API_KEY = "afk_test_Zq8vXw3kLmN0pR7sT2uV"
 JOB_ID = "4f0c7d1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f"
@@ -179,12 +189,13 @@ def job_payload(
     expired: bool | None = None,
     error: str | None = None,
     job_id: str = JOB_ID,
+    model: str = GPT_IMAGE_MODEL,
 ) -> dict[str, Any]:
     """A job exactly as ``GET /v2/jobs/{id}`` returns it (every required field of the contract)."""
     payload: dict[str, Any] = {
         "id": job_id,
         "status": status,
-        "model": GPT_IMAGE_MODEL,
+        "model": model,
         "progress": progress,
         "error": error,
         "creditCost": 6 if status == "COMPLETED" else None,
@@ -327,3 +338,66 @@ def _draft_2020_12() -> Any:
     from referencing.jsonschema import DRAFT202012
 
     return DRAFT202012
+
+
+# --- real Airflow (the end-to-end tier) --------------------------------------------------------------
+
+
+def store_connection(env: dict[str, str], emulator: Emulator) -> None:
+    """Store ``apiframe_default`` in Airflow's database, as the UI or ``airflow connections add`` do."""
+    airflow = [sys.executable, "-m", "airflow", "connections"]
+    subprocess.run([*airflow, "delete", "apiframe_default"], env=env, capture_output=True)
+    subprocess.run(
+        [*airflow, "add", "apiframe_default", "--conn-type", "apiframe", "--conn-password", API_KEY,
+         "--conn-host", emulator.url],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def run_dag(
+    dag_id: str,
+    env: dict[str, str],
+    emulator: Emulator,
+    output: Path | None = None,
+    *,
+    connection: str = "environment",
+    **extra_env: str,
+) -> str:
+    """
+    Run ``airflow dags test`` against the emulator; return its output, failing on error.
+
+    :param connection: Where ``apiframe_default`` is: an ``environment`` variable, or the ``database``.
+    """
+    if connection == "database":
+        store_connection(env, emulator)
+        env = {**env, **extra_env}
+    else:
+        conn = {"conn_type": "apiframe", "password": API_KEY, "host": emulator.url}
+        env = {**env, "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(conn), **extra_env}
+    if output is not None:
+        env["APIFRAME_EXAMPLE_OUTPUT"] = str(output)
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", dag_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    # ``dags test`` exits 0 even when tasks failed: the run's state says whether it succeeded.
+    ((state,),) = airflow_db(
+        env, "SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id
+    )
+    assert state == "success", log[-6000:]
+    return log
+
+
+def logged_text(env: dict[str, str]) -> str:
+    logs = Path(env["AIRFLOW_HOME"]) / "logs"
+    return "".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
+
+
+def airflow_db(env: dict[str, str], query: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        return db.execute(query, args).fetchall()

@@ -11,13 +11,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
-from airflow_provider_apiframe.core.catalog import GENERATE, IMAGE_MODELS, ModelSpec, models_of
+from airflow_provider_apiframe.core.catalog import (
+    ACTIONS,
+    GENERATE,
+    IMAGE_MODELS,
+    MODELS,
+    ModelSpec,
+    models_of,
+)
 from airflow_provider_apiframe.core.errors import (
     ApiframeInvalidParamsError,
     ApiframeResponseError,
@@ -40,6 +47,8 @@ from airflow_provider_apiframe.core.schema_check import shipped, word
 from airflow_provider_apiframe.core.validation import Problems, validate_request
 
 T = TypeVar("T", bound=BaseModel)
+#: Multipart files: ``{field: (filename, bytes, content type)}`` or ``[(field, (filename, ...)), ...]``.
+Files = Mapping[str, tuple[str, bytes, str]] | Sequence[tuple[str, tuple[str, bytes, str]]]
 _SNAKE = re.compile(r"[A-Z]")
 
 
@@ -48,27 +57,30 @@ class ApiCall(Generic[T]):
     """
     One HTTP exchange with the API, independent of any HTTP library.
 
-    :param method: ``GET`` or ``POST``.
+    :param method: ``GET``, ``POST`` or ``DELETE``.
     :param path: Path below the base URL, already escaped.
     :param response_model: The model a success body is parsed into.
     :param json: JSON body, for ``POST``.
     :param params: Query parameters.
     :param idempotency_key: Sent as ``Idempotency-Key``; makes a ``POST`` safe to retry.
-    :param files: Multipart files, ``{field: (filename, bytes, content type)}``.
+    :param files: Multipart files, ``{field: (filename, bytes, content type)}``, or a sequence of
+        ``(field, (filename, bytes, content type))`` when one field carries several files.
+    :param form: Multipart text fields, sent with ``files``.
     """
 
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "DELETE"]
     path: str
     response_model: type[T]
     json: Mapping[str, Any] | None = None
     params: Mapping[str, str] | None = None
     idempotency_key: str | None = None
-    files: Mapping[str, tuple[str, bytes, str]] | None = dataclasses.field(default=None, repr=False)
+    files: Files | None = dataclasses.field(default=None, repr=False)
+    form: Mapping[str, str] | None = None
 
     @property
     def retry_safe(self) -> bool:
         """Whether sending this call twice cannot create (or charge) anything twice."""
-        return self.method == "GET" or self.idempotency_key is not None
+        return self.method in ("GET", "DELETE") or self.idempotency_key is not None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -91,6 +103,8 @@ class ApiCall(Generic[T]):
         if status_code >= 400:
             raise error_from_response(status_code, headers, content, what=self.label)
         try:
+            if status_code == 204 and not content.strip():  # No Content: an empty model
+                return self.response_model.model_validate({})
             return self.response_model.model_validate_json(content)
         except ValidationError as exc:
             request_id = {k.lower(): v for k, v in headers.items()}.get("x-request-id")
@@ -134,7 +148,7 @@ def generate_gpt_image(**fields: Any) -> ApiCall[JobAccepted]:
     return generate_image(GPT_IMAGE_MODEL, **fields)
 
 
-def create_image_job(
+def create_job(
     model: str,
     *,
     route: str | None = None,
@@ -145,28 +159,30 @@ def create_image_job(
     idempotency_key: Any = None,
 ) -> ApiCall[JobAccepted]:
     """
-    Build a job for any image model of the API, on the route that model belongs to.
+    Build a job for any model of the API (image, video, music), or an action on a model's job.
 
-    The model's parameters go under its ``<family>Params`` key. The body is checked against the
-    model's alternative in the contract (:mod:`~airflow_provider_apiframe.core.schema_check`) before
+    The model's parameters go under its ``<family>Params`` key; on an action route
+    (``/v2/images/midjourney/action``, ``/v2/music/suno/action``) they are the body's own fields
+    (``action``, ``index``, ``parentJobId``...) and ``model`` names the parent's model. The body is
+    checked against the contract (:mod:`~airflow_provider_apiframe.core.schema_check`) before
     anything is sent, every problem named as given here (``model_params.aspect_ratio``,
-    ``webhook_url``). ``None`` means "not set", for the arguments and for the parameters at the top
-    of ``model_params``. GPT Image parameters also get their request models' conveniences (a single
-    image for a list, a whole number written as text).
+    ``webhook_url``; an action's fields in snake case, ``parent_job_id``). ``None`` means "not
+    set", for the arguments and for the parameters at the top of ``model_params``. GPT Image
+    parameters also get their request models' conveniences (a single image for a list, a whole
+    number written as text).
 
-    :param model: Any model of :data:`~airflow_provider_apiframe.core.catalog.IMAGE_MODELS`.
-    :param route: The route the caller expects (e.g. ``/v2/images/upscale``); checked against the model's.
-    :param prompt: The prompt, for generation routes (the others carry it in their parameters).
+    :param model: Any model of :data:`~airflow_provider_apiframe.core.catalog.MODELS`; on an
+        action route, ``midjourney`` or ``suno``.
+    :param route: The route (e.g. ``/v2/videos/generate``); by default the model's own. A model
+        on another route is refused.
+    :param prompt: The prompt, for routes that take it at the top (the others carry it in their
+        parameters).
     :param model_params: The model's parameters, e.g. ``{"aspect_ratio": "16:9"}``.
     :param webhook_url: Where the API POSTs job events.
     :param webhook_events: Which events to POST.
     :param idempotency_key: Makes retries re-attach to the same job instead of paying twice.
     """
-    spec = IMAGE_MODELS.get(model) if isinstance(model, str) else None
-    expected = route or (spec.route if spec else GENERATE)
-    if spec is None or spec.route != expected:
-        allowed = ", ".join(repr(m) for m in models_of(expected))
-        raise ApiframeInvalidParamsError([("model", f"got {model!r}; allowed on {expected}: {allowed}")])
+    spec = _spec_of(model, route)
     problems = Problems()
     if not spec.top_level_prompt and prompt is not None:
         problems.add("prompt", f"{model} takes its prompt inside model_params, not as an argument")
@@ -186,9 +202,15 @@ def create_image_job(
         problems.add("model_params", f"got {type(model_params).__name__}; allowed: a mapping of parameters")
     elif model_params:
         params = {name: value for name, value in model_params.items() if value is not None}
-    if spec.params_required and not params:
+    if spec.params_needed and not params:
         problems.add("model_params", f"required for {model} (sent as {spec.params_key})")
-    if (typed := TYPED_PARAMS.get(spec.params_key)) is not None and isinstance(model_params, Mapping):
+    if spec.is_action and (action := params.get("action")) not in (choices := shipped().choices(spec.route)):
+        # Without a known action there is no alternative to judge the other fields against.
+        got = "missing" if action is None else f"got {action!r}"
+        problems.add("action", f"{got}; allowed: {', '.join(repr(c) for c in choices)}")
+        problems.raise_if_any()
+    typed = TYPED_PARAMS.get(spec.params_key) if spec.params_key else None
+    if typed is not None and isinstance(model_params, Mapping):
         with problems.collect(prefix="model_params."):
             params = validate_request(typed, params).model_dump(exclude_none=True)
     try:
@@ -197,6 +219,25 @@ def create_image_job(
         problems.add("model_params", f"must be JSON-serializable ({exc})")
     body = _layout(spec, prompt, shared["webhook_url"], shared["webhook_events"], params)
     return _job_call(spec, body, key, problems)
+
+
+#: The former name of :func:`create_job`, kept for DAGs written against 0.x.
+create_image_job = create_job
+
+
+def _spec_of(model: Any, route: str | None) -> ModelSpec:
+    """The catalogue entry of ``model`` on ``route``, or an error naming what the route takes."""
+    if route is not None and route in ACTIONS:
+        spec: ModelSpec | None = ACTIONS[route]
+        allowed = [ACTIONS[route].model]
+    else:
+        spec = MODELS.get(model) if isinstance(model, str) else None
+        route = route or (spec.route if spec else GENERATE)
+        allowed = models_of(route)
+    if spec is None or spec.route != route or spec.model != model:
+        shown = ", ".join(repr(m) for m in allowed)
+        raise ApiframeInvalidParamsError([("model", f"got {model!r}; allowed on {route}: {shown}")])
+    return spec
 
 
 def upload(filename: str, data: bytes, content_type: str) -> ApiCall[Upload]:
@@ -267,14 +308,17 @@ def _layout(
     spec: ModelSpec, prompt: Any, webhook_url: Any, webhook_events: Any, params: dict[str, Any]
 ) -> dict[str, Any]:
     """Lay out a job as the API wants it: shared fields on top (unset ones left out), then its parameters."""
-    body: dict[str, Any] = {"model": spec.model}
+    if spec.is_action:  # an action's fields are the body's own; its parent names the model
+        body: dict[str, Any] = dict(params)
+    else:
+        body = {"model": spec.model}
     if prompt is not None:
         body["prompt"] = prompt
     if webhook_url is not None:
         body["webhookUrl"] = webhook_url
     if webhook_events is not None:
         body["webhookEvents"] = webhook_events
-    if params or spec.params_required:
+    if spec.params_key is not None and (params or spec.params_required):
         body[spec.params_key] = params
     return body
 

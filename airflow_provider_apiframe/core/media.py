@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Literal
+from urllib.parse import urlsplit
+
+Kind = Literal["image", "video", "audio"]
+
 #: The image types the API takes as inputs, and the file extension this provider gives each.
 IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp", "image/gif": "gif"}
+#: Every media type the API takes or returns, and the file extension this provider gives each.
+EXTENSIONS = {
+    **IMAGE_EXTENSIONS,
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+    "video/quicktime": "mov",
+    "audio/mpeg": "mp3",
+    "audio/wav": "wav",
+    "audio/ogg": "ogg",
+    "audio/mp4": "m4a",
+}
+_BY_EXTENSION = {ext: content_type for content_type, ext in EXTENSIONS.items()} | {
+    "jpg": "image/jpeg",
+    "m4v": "video/mp4",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "wave": "audio/wav",
+}
 #: Largest upload the API takes: 25 MB for images and audio, 50 MB for video.
 MAX_UPLOAD_BYTES = {"image": 25 * 1024 * 1024, "audio": 25 * 1024 * 1024, "video": 50 * 1024 * 1024}
 
@@ -49,3 +72,25 @@ def image_content_type(head: bytes) -> str | None:
     """
     sniffed = sniff_media(head)
     return sniffed[1] if sniffed and sniffed[0] == "image" else None
+
+
+def kind_of(content_type: str) -> Kind:
+    """
+    The kind of a media type: ``image``, ``video`` or ``audio``.
+
+    :param content_type: e.g. ``video/mp4``.
+    """
+    head = content_type.split("/", 1)[0]
+    return head if head in ("video", "audio") else "image"  # type: ignore[return-value]
+
+
+def guess_from_url(url: str) -> str | None:
+    """
+    The media type a URL's path names by its extension (``.../clip.mp4`` -> ``video/mp4``), else ``None``.
+
+    Only a guess until the file's own bytes are read (:func:`sniff_media`).
+
+    :param url: An http(s) URL.
+    """
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    return _BY_EXTENSION.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None

@@ -204,3 +204,71 @@ class Me(_Response):
 
     user: User
     team: Team | None = None
+
+
+# --- LoRAs (``/v2/loras``) ------------------------------------------------------------------------
+
+
+class LoraStatus(str, enum.Enum):
+    """A LoRA's life: ``PENDING -> UPLOADING -> TRAINING -> READY | FAILED``; ``ARCHIVED`` once deleted."""
+
+    PENDING = "PENDING"
+    UPLOADING = "UPLOADING"
+    TRAINING = "TRAINING"
+    READY = "READY"
+    FAILED = "FAILED"
+    ARCHIVED = "ARCHIVED"
+
+
+#: A LoRA in one of these will not train any further.
+LORA_TERMINAL = frozenset({LoraStatus.READY.value, LoraStatus.FAILED.value, LoraStatus.ARCHIVED.value})
+#: A LoRA in one of these cannot be used: a retry trains a new one rather than re-attaching.
+LORA_UNUSABLE = frozenset({LoraStatus.FAILED.value, LoraStatus.ARCHIVED.value})
+
+
+class LoraCreated(_Response):
+    """``202`` answer to ``POST /v2/loras``: training is queued."""
+
+    id: str
+    status: str
+    image_count: int = Field(alias="imageCount")
+
+
+class Lora(_Response):
+    """A LoRA as ``GET /v2/loras/{id}`` returns it."""
+
+    id: str
+    name: str
+    status: str
+    user_id: str | None = Field(default=None, alias="userId")
+    team_id: str | None = Field(default=None, alias="teamId")
+    subject_kind: str | None = Field(default=None, alias="subjectKind")
+    gender: str | None = None
+    ethnicity: str | None = None
+    age: str | None = None
+    image_count: int | None = Field(default=None, alias="imageCount")
+    steps: int | None = None
+    lora_rank: int | None = Field(default=None, alias="loraRank")
+    is_ready: bool = Field(default=False, alias="isReady")
+    error: str | None = None
+    created_at: str | None = Field(default=None, alias="createdAt")
+    started_at: str | None = Field(default=None, alias="startedAt")
+    completed_at: str | None = Field(default=None, alias="completedAt")
+    has_weights: bool = Field(default=False, alias="hasWeights")
+    trigger_word: str | None = Field(default=None, alias="triggerWord")
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether training has ended (READY or FAILED) or the LoRA was archived."""
+        return self.status in LORA_TERMINAL
+
+
+class LoraList(_Response):
+    """A page of ``GET /v2/loras``."""
+
+    items: list[Lora]
+    next_cursor: str | None = Field(default=None, alias="nextCursor")
+
+
+class NoContent(_Response):
+    """An empty ``204`` answer."""

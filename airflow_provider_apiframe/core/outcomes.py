@@ -1,5 +1,5 @@
 """
-What a job's outcome is: whether it has ended, the task's result, its image URLs, a timeout's words.
+What a job's outcome is: whether it has ended, the task's result, its media files, a timeout's words.
 
 Shared by the worker (``deferrable=False``), the triggerer and the sensor, so all conclude alike.
 """
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_apiframe.core.catalog import MODELS
 from airflow_provider_apiframe.core.errors import ApiframeJobError
+from airflow_provider_apiframe.core.media import Kind, guess_from_url, kind_of
 from airflow_provider_apiframe.core.models import Job, JobStatus
 
 
@@ -47,15 +49,19 @@ def job_result(job: Job) -> dict[str, Any]:
     """
     The small, JSON-serializable summary a task returns, for a job in any status.
 
-    ``images`` lists the result URLs of a COMPLETED job (empty otherwise).
+    ``media`` lists the result files of a COMPLETED job (empty otherwise) as ``{"url", "kind",
+    "content_type"}``, by :func:`result_media`'s rule; ``images``, ``videos`` and ``audio`` list
+    their URLs by kind.
 
     :param job: The job.
     """
+    media = result_media(job) if job.status == JobStatus.COMPLETED else []
     return {
         "job_id": job.id,
         "status": job.status,
         "model": job.model,
-        "images": image_urls(job) if job.status == JobStatus.COMPLETED else [],
+        "media": media,
+        **{name: [m["url"] for m in media if m["kind"] == kind] for name, kind in _BY_KIND},
         "credit_cost": job.credit_cost,
         "progress": job.progress,
     }
@@ -73,34 +79,78 @@ def completed_result(job: Job) -> dict[str, Any]:
     raise ApiframeJobError(f"Apiframe job {job.id} ended {job.status}: {reason}", job_id=job.id)
 
 
-def image_urls(job: Job) -> list[str]:
+def result_media(job: Job) -> list[dict[str, Any]]:
     """
-    The image URLs of a COMPLETED job, from either result shape the API has used.
+    The result files of a COMPLETED job: every http(s) URL in its ``result``, in order, once each.
 
-    Current docs: ``{"images": [url, ...]}``; older docs and the SDK's fixtures: a single URL string.
+    The contract leaves ``result`` untyped; images have come as ``{"images": [url, ...]}`` and as
+    a bare URL string, and other routes nest theirs (``{"tracks": [{"audio_url": ...}]}``). So the
+    rule is: walk ``result`` depth first, in its own order, and take every string that is an
+    http(s) URL. A file's kind is the one its URL's extension names (``.mp4``: video), else the one
+    the nearest key names (``videos``, ``audio_url``, ``tracks``...), else what its model makes;
+    ``content_type`` is the extension's guess, or ``None`` (the bytes decide when it is saved).
 
     :param job: A COMPLETED job.
+    :raises ApiframeJobError: The result holds no URL, or its files were purged.
     """
-    result = job.result
-    if isinstance(result, str) and result:
-        urls = [result]
-    elif isinstance(result, dict) and isinstance(result.get("images"), list):
-        urls = result["images"]
-    else:
-        urls = []
-    if not urls or not all(isinstance(url, str) and url for url in urls):
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, str) and node[:8].lower().startswith(("http://", "https://")):
+            content_type = guess_from_url(node)
+            kind = kind_of(content_type) if content_type else _kind_named(key) or _made_by(job.model)
+            found.setdefault(node, {"url": node, "kind": kind, "content_type": content_type})
+        elif isinstance(node, dict):
+            for name, value in node.items():
+                walk(value, str(name) if _kind_named(str(name)) else key)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, key)
+
+    walk(job.result, "")
+    if not found:
         raise ApiframeJobError(
             f"Apiframe job {job.id} is COMPLETED but its result has a shape this provider cannot read "
-            f"(expected a URL string or {{'images': [URL, ...]}}, got {_describe(result)}).",
+            f"(no http(s) URL of a file in it, got {_describe(job.result)}).",
             job_id=job.id,
         )
     if job.expired:
         raise ApiframeJobError(
             f"Apiframe job {job.id} is COMPLETED but its result files were purged (expired: true); "
-            "the image URLs no longer resolve. Generate the images again.",
+            "their URLs no longer resolve. Run the job again.",
             job_id=job.id,
         )
-    return list(urls)
+    return list(found.values())
+
+
+def image_urls(job: Job) -> list[str]:
+    """
+    The image URLs of a COMPLETED job (see :func:`result_media`).
+
+    :param job: A COMPLETED job.
+    """
+    return [m["url"] for m in result_media(job) if m["kind"] == "image"]
+
+
+_BY_KIND = (("images", "image"), ("videos", "video"), ("audio", "audio"))
+_KEY_WORDS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
+    ("video", ("video", "clip")),
+    ("audio", ("audio", "track", "song", "music", "vocal", "instrumental", "stem", "mp3", "wav")),
+    ("image", ("image", "grid", "thumbnail", "cover", "picture", "photo")),
+)
+
+
+def _kind_named(key: str) -> Kind | None:
+    """The kind a result key names (``videos``, ``audio_url``, ``tracks``...), if any."""
+    lowered = key.lower()
+    return next((kind for kind, words in _KEY_WORDS if any(w in lowered for w in words)), None)
+
+
+def _made_by(model: str) -> Kind:
+    """What a model makes, for a URL nothing else tells the kind of."""
+    spec = MODELS.get(model)
+    modality = spec.modality if spec else "image"
+    return "audio" if modality == "music" else modality
 
 
 def _describe(value: Any) -> str:

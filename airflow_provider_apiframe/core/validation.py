@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from rfc3986_validator import validate_rfc3986
 
 from airflow_provider_apiframe.core.errors import ApiframeConfigError, ApiframeInvalidParamsError
-from airflow_provider_apiframe.core.media import MAX_UPLOAD_BYTES, image_content_type
+from airflow_provider_apiframe.core.media import MAX_UPLOAD_BYTES, Kind, sniff_media
 
 PROMPT_MAX_LENGTH = 2000
 #: How an input image may be given, as refusals word it.
@@ -176,30 +176,43 @@ def check_input_location(location: Any, *, is_path: bool) -> None:
         raise ValueError(f"got an empty string; {INPUT_ALLOWED}")
 
 
-def check_input_size(location: Any, size: int) -> None:
+def check_input_size(location: Any, size: int, kind: Kind = "image") -> None:
     """
-    Check an input image's size before reading it (the API takes 25 MB), or raise ``ValueError``.
+    Check an input file's size before reading it (25 MB for images and audio, 50 MB for video).
 
     :param location: Where it is.
     :param size: Its size in bytes.
+    :param kind: What the parameter takes: ``image``, ``video`` or ``audio``.
+    :raises ValueError: It is larger than the API takes.
     """
-    if size > MAX_UPLOAD_BYTES["image"]:
+    limit = MAX_UPLOAD_BYTES[kind]
+    if size > limit:
         raise ValueError(
-            f"got {str(location)!r}: {size / 2**20:.1f} MB; the API takes input images of at most 25 MB"
+            f"got {str(location)!r}: {size / 2**20:.1f} MB; the API takes input {_PLURALS[kind]} of at most "
+            f"{limit // 2**20} MB"
         )
 
 
-def check_input_type(location: Any, data: bytes) -> str:
+def check_input_type(location: Any, data: bytes, kind: Kind = "image") -> str:
     """
-    Return an input image's content type, read from its bytes; ``ValueError`` if it is not an image.
+    Return an input file's content type, read from its bytes; ``ValueError`` if it is not of ``kind``.
 
     :param location: Where it is.
-    :param data: Its bytes.
+    :param data: Its bytes (at least the first 16).
+    :param kind: What the parameter takes: ``image``, ``video`` or ``audio``.
     """
-    content_type = image_content_type(data[:16])
-    if content_type is None:
-        raise ValueError(f"got {str(location)!r}, which is not a PNG, JPEG, WebP or GIF image")
-    return content_type
+    sniffed = sniff_media(data[:16])
+    if sniffed is None or sniffed[0] != kind:
+        raise ValueError(f"got {str(location)!r}, which is not {_KIND_TYPES[kind]}")
+    return sniffed[1]
+
+
+_PLURALS = {"image": "images", "video": "videos", "audio": "audio files"}
+_KIND_TYPES = {
+    "image": "a PNG, JPEG, WebP or GIF image",
+    "video": "an MP4, WebM or MOV video",
+    "audio": "an MP3, WAV, OGG or M4A audio file",
+}
 
 
 def unreadable_input(location: Any, error: BaseException | None = None) -> ValueError:

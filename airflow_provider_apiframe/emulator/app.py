@@ -17,7 +17,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from airflow_provider_apiframe.emulator.faults import FAULT_HEADER, FaultMiddleware
-from airflow_provider_apiframe.emulator.routes import account, admin, files, jobs, midjourney, models
+from airflow_provider_apiframe.emulator.routes import (
+    account,
+    admin,
+    assets,
+    files,
+    jobs,
+    loras,
+    midjourney,
+    models,
+    suno,
+)
 from airflow_provider_apiframe.emulator.routes.common import Services, error
 from airflow_provider_apiframe.emulator.routes.jobs import OUTCOME_HEADER
 from airflow_provider_apiframe.emulator.runner import JobRunner
@@ -54,7 +64,7 @@ def create_app(state: EmulatorState) -> ASGIApp:
     )
     app.state.services = Services(state, RequestValidator(state.config.spec), runner)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for area in (jobs, midjourney, models, account, files, admin):
+    for area in (jobs, midjourney, suno, models, account, files, loras, assets, admin):
         app.include_router(area.router)
     return FaultMiddleware(app, state)
 

@@ -82,7 +82,7 @@ def render(prompt: str, index: int, spec: ImageSpec, *, model: str, inputs: tupl
         noise.save(out, "PNG", compress_level=0)
         return out.getvalue()
     width, height = spec.size
-    first, second = _colors(f"{prompt}#{index}")
+    first, second = colors(f"{prompt}#{index}")
     gradient = ImageOps.colorize(Image.linear_gradient("L").resize(spec.size), first, second).convert("RGBA")
     picture = Image.blend(_collage(inputs, spec.size).convert("RGBA"), gradient, 0.2) if inputs else gradient
     if spec.transparent:  # the subject on a truly transparent background
@@ -133,22 +133,24 @@ def _caption(canvas: Image.Image, prompt: str, label: str) -> None:
     """Write the prompt on an opaque card, and a label in the corner."""
     width, height = canvas.size
     draw = ImageDraw.Draw(canvas)
-    font = _font(max(16, width // 36))
-    lines = textwrap.wrap(prompt, width=max(20, int(width / (font.size * 0.55))))[:8]
-    line_height = int(font.size * 1.3)
-    card_height = line_height * len(lines) + font.size * 2
+    text_font = font(max(16, width // 36))
+    lines = textwrap.wrap(prompt, width=max(20, int(width / (text_font.size * 0.55))))[:8]
+    line_height = int(text_font.size * 1.3)
+    card_height = line_height * len(lines) + text_font.size * 2
     top = height - card_height - height // 12
     draw.rounded_rectangle(
-        (width // 16, top, width * 15 // 16, top + card_height), radius=font.size, fill=(255, 255, 255, 255)
+        (width // 16, top, width * 15 // 16, top + card_height),
+        radius=text_font.size,
+        fill=(255, 255, 255, 255),
     )
     for i, line in enumerate(lines):
         draw.text(
-            (width // 16 + font.size, top + font.size + i * line_height),
+            (width // 16 + text_font.size, top + text_font.size + i * line_height),
             line,
-            font=font,
+            font=text_font,
             fill=(20, 20, 30, 255),
         )
-    small = _font(max(12, width // 64))
+    small = font(max(12, width // 64))
     draw.text(
         (small.size, small.size),
         label,
@@ -160,14 +162,24 @@ def _caption(canvas: Image.Image, prompt: str, label: str) -> None:
 
 
 @cache
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    font = ImageFont.load_default(size=size)
-    if not isinstance(font, ImageFont.FreeTypeFont):  # Pillow's wheels always have FreeType
+def font(size: int) -> ImageFont.FreeTypeFont:
+    """
+    Pillow's default font at ``size`` pixels (FreeType).
+
+    :param size: Its size.
+    """
+    found = ImageFont.load_default(size=size)
+    if not isinstance(found, ImageFont.FreeTypeFont):  # Pillow's wheels always have FreeType
         raise RuntimeError("Pillow was built without FreeType; the emulator needs it to draw text")
-    return font
+    return found
 
 
-def _colors(seed: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+def colors(seed: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """
+    Two colours from a seed (the same seed, the same colours).
+
+    :param seed: Any text.
+    """
     digest = hashlib.sha256(seed.encode()).digest()
     return (digest[0], digest[1], digest[2]), (digest[3], digest[4], digest[5])
 

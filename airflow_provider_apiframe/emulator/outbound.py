@@ -1,4 +1,4 @@
-"""What the emulator sends out: input image downloads and webhook deliveries, over one pooled client."""
+"""What the emulator sends out: input media downloads and webhook deliveries, over one pooled client."""
 
 from __future__ import annotations
 
@@ -24,19 +24,20 @@ class LazyClient:
             self._client = httpx.AsyncClient(timeout=10.0, follow_redirects=True)
         return self._client
 
-    async def get(self, url: str) -> bytes:
+    async def get(self, url: str, limit: int = MAX_UPLOAD_BYTES["image"]) -> bytes:
         """
-        Download an input image (at most 25 MB).
+        Download an input file (at most ``limit`` bytes: 25 MB for images and audio, 50 MB for video).
 
         :param url: Its URL.
+        :param limit: The most bytes it may have.
         """
         async with self._get().stream("GET", url) as response:
             response.raise_for_status()
             data = bytearray()
             async for chunk in response.aiter_bytes():
                 data += chunk
-                if len(data) > MAX_UPLOAD_BYTES["image"]:
-                    raise ValueError("larger than 25 MB")
+                if len(data) > limit:
+                    raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
             return bytes(data)
 
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:

@@ -1,4 +1,9 @@
-"""The emulator's files: result images (drawn on first request) and uploads, by name or by URL."""
+"""
+The emulator's files: result files (drawn on first request, then kept) and uploads, by name or by URL.
+
+A result file is ``<job id>-<n>.<ext>``: an image (``png``, ``jpeg``, ``webp``), a video (``mp4``)
+or a sound (``mp3``, ``wav``), as its job's output says (see ``state/outputs.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 
+from airflow_provider_apiframe.emulator.audio import render_audio
 from airflow_provider_apiframe.emulator.images import render
-from airflow_provider_apiframe.emulator.state import EmulatorState
+from airflow_provider_apiframe.emulator.state import EmulatorState, JobRecord
+from airflow_provider_apiframe.emulator.video import render_video
 
-_FILE_NAME = re.compile(r"^(?P<job>[0-9a-f-]{36})-(?P<n>\d+)\.(?P<ext>png|jpeg|webp)$")
+_FILE_NAME = re.compile(r"^(?P<job>[0-9a-f-]{36})-(?P<n>\d+)\.(?P<ext>png|jpeg|webp|mp4|mp3|wav)$")
 
 
 async def result_file(state: EmulatorState, name: str) -> bytes | None:
@@ -23,16 +30,31 @@ async def result_file(state: EmulatorState, name: str) -> bytes | None:
     """
     match = _FILE_NAME.match(name)
     job = state.jobs.get(match["job"]) if match else None
-    if match is None or job is None or match["ext"] != job.images.fmt:
+    if match is None or job is None or match["ext"] != job.file_ext:
         return None
     n = int(match["n"])
-    if state.status(job)[0] != "COMPLETED" or state.is_expired(job) or not 1 <= n <= job.images.count:
+    if state.status(job)[0] != "COMPLETED" or state.is_expired(job) or not 1 <= n <= job.file_count:
         return None
     if n not in job.files:
-        job.files[n] = await run_in_threadpool(
-            render, job.prompt, n, job.images, model=job.model, inputs=job.inputs or ()
-        )
+        job.files[n] = await run_in_threadpool(draw, job, n)
     return job.files[n]
+
+
+def draw(job: JobRecord, n: int) -> bytes:
+    """
+    Make a job's ``n``-th result file (1-based), as its output says.
+
+    :param job: The job.
+    :param n: Which file.
+    """
+    if job.output == "video" and job.video is not None:
+        return render_video(job.prompt, job.video, model=job.model, inputs=job.image_inputs)
+    if job.output in ("audio", "tracks", "stems") and job.audio is not None:
+        if job.output == "stems":  # the two parts of the parent track's tune
+            return render_audio(job.source, job.audio, ("vocals", "instrumental")[n - 1])
+        return render_audio(f"{job.id}#{n}", job.audio)
+    assert job.images is not None, f"job {job.id} makes no images"
+    return render(job.prompt, n, job.images, model=job.model, inputs=job.image_inputs)
 
 
 def upload(state: EmulatorState, upload_id: str) -> tuple[bytes, str] | None:

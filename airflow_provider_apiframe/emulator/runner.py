@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from airflow_provider_apiframe.core.media import MAX_UPLOAD_BYTES, sniff_media
 from airflow_provider_apiframe.emulator.images import check_image
 from airflow_provider_apiframe.emulator.outbound import LazyClient, deliver
 from airflow_provider_apiframe.emulator.results import local_file
@@ -80,28 +81,48 @@ class JobRunner:
             event = "completed" if job.outcome == "COMPLETED" else "failed"
             self._spawn(deliver(self.state, self.http, job, event, links))
 
-    async def _fetch(self, url: str, links: str) -> bytes:
+    async def _fetch(self, url: str, links: str, kind: str) -> bytes:
         if url.startswith(f"{links}/"):  # one of our own results or uploads: no round trip
             local = await local_file(self.state, url)
             if local is None:
                 raise ValueError("404 not found (unknown, not ready yet, or purged)")
             return local
-        return await self.http.get(url)
+        return await self.http.get(url, limit=MAX_UPLOAD_BYTES.get(kind, MAX_UPLOAD_BYTES["image"]))
 
     async def _fetch_inputs(self, job: JobRecord, links: str) -> None:
         fetched = []
-        for url in job.input_urls:
+        kinds = job.input_kinds or ("image",) * len(job.input_urls)
+        for url, kind in zip(job.input_urls, kinds, strict=True):
             try:
-                data = await self._fetch(url, links)
-                check_image(data)
+                data = await self._fetch(url, links, kind)
+                check_media(data, kind)
             except Exception as exc:
-                self.state.fail_inputs(job, f"Could not use input image {url}: {exc}")
+                self.state.fail_inputs(job, f"Could not use input {kind} {url}: {exc}")
                 break
             fetched.append(data)
         else:
             job.inputs, job.inputs_at = tuple(fetched), time.time()
         if job.finishes_at is not None and time.time() >= job.finishes_at:
             self._end(job, links)
+
+
+def check_media(data: bytes, kind: str) -> None:
+    """
+    Raise ``ValueError`` unless ``data`` is a file of ``kind``.
+
+    An image must be one Pillow reads; a video or a sound must be of a type the API takes, told
+    from its first bytes (it is not decoded).
+
+    :param data: File contents.
+    :param kind: ``image``, ``video`` or ``audio``.
+    """
+    if kind == "image":
+        check_image(data)
+        return
+    sniffed = sniff_media(data[:16])
+    if sniffed is None or sniffed[0] != kind:
+        found = sniffed[1] if sniffed else "of an unknown type"
+        raise ValueError(f"not {'an audio' if kind == 'audio' else 'a video'} file ({found})")
 
 
 def at(moment: float, callback: Callable[[], Any]) -> None:

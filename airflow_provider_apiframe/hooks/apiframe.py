@@ -16,6 +16,7 @@ from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.core.models import Job
 from airflow_provider_apiframe.core.waiting import JobPoller
 from airflow_provider_apiframe.hooks import connection_form
+from airflow_provider_apiframe.hooks.resources import ApiframeResourcesMixin
 from airflow_provider_apiframe.triggerer import pool
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ T = TypeVar("T", bound=BaseModel)
 _CATALOGUES: dict[str, ModelCatalogue] = {}
 
 
-class ApiframeHook(BaseHook):
+class ApiframeHook(ApiframeResourcesMixin, BaseHook):
     """
     Talk to the Apiframe v2 API with the key of an Airflow connection.
 
@@ -106,19 +107,20 @@ class ApiframeHook(BaseHook):
 
         return SyncTransport(self.config, log=self.log)
 
-    def submit_image_generation(
-        self, call: ApiCall[JobAccepted], *, deadline: float | None = None
-    ) -> JobAccepted:
+    def submit_job(self, call: ApiCall[JobAccepted], *, deadline: float | None = None) -> JobAccepted:
         """
         Submit a job-creating call built by :mod:`~airflow_provider_apiframe.core.calls`.
 
         A call with an ``Idempotency-Key`` is retried on transient errors and replays the original
         job instead of paying twice; without one, only ``429`` is retried.
 
-        :param call: e.g. ``calls.generate_gpt_image(prompt=..., idempotency_key=...)``.
+        :param call: e.g. ``calls.create_job("kling-2.6", prompt=..., idempotency_key=...)``.
         :param deadline: No retry starts after this wall-clock time.
         """
         return self._transport.send(call, retry=self.config.retry.capped_at(deadline))
+
+    #: The former name of :meth:`submit_job`.
+    submit_image_generation = submit_job
 
     def get_job(self, job_id: str, *, deadline: float | None = None) -> Job:
         """
@@ -158,15 +160,18 @@ class ApiframeHook(BaseHook):
             catalogue = _CATALOGUES[base_url] = self._transport.send(models_catalogue.list_models())
         return catalogue.of(modality)
 
-    def upload_image(self, filename: str, data: bytes, content_type: str) -> Upload:
+    def upload_file(self, filename: str, data: bytes, content_type: str) -> Upload:
         """
-        Upload an input image (``POST /v2/uploads``); its URL lives 1-2 hours.
+        Upload an input file (``POST /v2/uploads``): image, video or audio; its URL lives 1-2 hours.
 
         :param filename: A name for the file (informative only).
-        :param data: The image's bytes, at most 25 MB.
+        :param data: Its bytes: at most 25 MB (50 MB for a video).
         :param content_type: Its content type.
         """
         return self._transport.send(calls.upload(filename, data, content_type))
+
+    #: The former name of :meth:`upload_file`.
+    upload_image = upload_file
 
     def download_result(self, url: str, open_sink: SinkOpener) -> DownloadedFile:
         """

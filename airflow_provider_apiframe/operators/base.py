@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.media import Kind
     from airflow_provider_apiframe.core.models import JobAccepted
-    from airflow_provider_apiframe.storage import LocalImage
+    from airflow_provider_apiframe.storage import LocalFile
 
 
 class ApiframeJobOperator(BaseOperator):
@@ -35,13 +36,14 @@ class ApiframeJobOperator(BaseOperator):
     Submit one Apiframe job from the worker, wait for it (in the triggerer by default), return its result.
 
     Subclasses say what to send: :meth:`request_values`, :meth:`build_call` and where their input
-    images are (:attr:`image_input_paths`). The result pushed to XCom is ``{"job_id", "status",
-    "model", "images", "credit_cost", "progress", "files"}``; the job id is also pushed under the
-    key ``job_id`` as soon as the job exists.
+    media are (:attr:`media_input_paths`). The result pushed to XCom is ``{"job_id", "status",
+    "model", "media", "images", "videos", "audio", "credit_cost", "progress", "files"}`` (see
+    :func:`~airflow_provider_apiframe.core.outcomes.result_media` for how a result's files are
+    found); the job id is also pushed under the key ``job_id`` as soon as the job exists.
 
-    Input images may be URLs, local paths or ``ObjectStoragePath`` s: those that are not URLs are
-    checked (an image, at most 25 MB), uploaded through ``POST /v2/uploads`` and replaced by the
-    URL the upload returns.
+    Input media may be URLs, local paths or ``ObjectStoragePath`` s: those that are not URLs are
+    checked (of the kind the parameter takes; at most 25 MB, 50 MB for a video), uploaded through
+    ``POST /v2/uploads`` and replaced by the URL the upload returns.
 
     Retries never pay twice: every submission carries an ``Idempotency-Key``, by default derived
     from the DAG, task, run, map index and request (input files by content), so a retry
@@ -51,13 +53,13 @@ class ApiframeJobOperator(BaseOperator):
     :param apiframe_conn_id: The Apiframe connection.
     :param idempotency_key: Overrides the derived key (templated). Retries still move to
         ``<key>~1``, ``<key>~2``... after a FAILED or CANCELLED job.
-    :param output_path: Where to save the result images (templated): a local folder, a ``file://``
+    :param output_path: Where to save the result files (templated): a local folder, a ``file://``
         URL or any ``ObjectStoragePath`` (``s3://bucket/images/{{ ds }}/``). Files are named
         ``<job_id>-<n>.<ext>``; the result's ``files`` lists them.
     :param output_conn_id: Connection for an object-store ``output_path`` given as a string.
     :param deferrable: Wait in the triggerer (default) rather than in the worker. Needs a running
         triggerer.
-    :param wait_for_completion: ``False`` returns right after submitting (``images`` is empty
+    :param wait_for_completion: ``False`` returns right after submitting (``media`` is empty
         unless the job had already finished, e.g. on a retry).
     :param poll_interval: Longest wait between two status polls, in seconds (polls start at 2 s).
     :param timeout: Seconds, from the start of the task, before the wait fails with a timeout.
@@ -67,10 +69,10 @@ class ApiframeJobOperator(BaseOperator):
     template_fields: Sequence[str] = ("idempotency_key", "output_path")
     ui_color = "#e8f0fe"
     operator_extra_links: Collection[BaseOperatorLink] = (ApiframeImageLink(),)
-    #: The first result image, for the extra link.
+    #: The first result file, for the extra link.
     first_image_url: str | None = None
-    #: Dotted paths, within :meth:`request_values`, of the values that are input images.
-    image_input_paths: tuple[str, ...] = ()
+    #: Dotted paths, within :meth:`request_values`, of the values that are input media, with their kind.
+    media_input_paths: tuple[tuple[str, Kind], ...] = ()
 
     def __init__(
         self,
@@ -108,7 +110,7 @@ class ApiframeJobOperator(BaseOperator):
         """
         Validate ``values`` and build the job-creating call; no I/O.
 
-        :param values: :meth:`request_values`, input images already replaced by URLs or placeholders.
+        :param values: :meth:`request_values`, input media already replaced by URLs or placeholders.
         """
         raise NotImplementedError
 
@@ -117,7 +119,7 @@ class ApiframeJobOperator(BaseOperator):
         deadline = clock.now() + self.timeout
         with fail_fast_on_bad_input():
             output_target(self)
-            values, local_images = stage_inputs(self.request_values(), self.image_input_paths)
+            values, local_images = stage_inputs(self.request_values(), self.media_input_paths)
             call = self.build_call(values)
             job = self._submit(call, local_images, context, deadline)
         context["ti"].xcom_push(key="job_id", value=job.id)
@@ -168,7 +170,7 @@ class ApiframeJobOperator(BaseOperator):
     def _submit(
         self,
         call: ApiCall[JobAccepted],
-        local_images: dict[str, LocalImage],
+        local_images: dict[str, LocalFile],
         context: Context,
         deadline: float,
     ) -> Job:
@@ -186,9 +188,7 @@ class ApiframeJobOperator(BaseOperator):
         keys = KeySequence(base_key, try_number=ti.try_number)
         while True:
             key = keys.key
-            accepted = self.hook.submit_image_generation(
-                dataclasses.replace(call, idempotency_key=key), deadline=deadline
-            )
+            accepted = self.hook.submit_job(dataclasses.replace(call, idempotency_key=key), deadline=deadline)
             job = self._job_after_submitting(accepted, call, deadline)
             if not keys.move_on(job.known_status):
                 self.log.info(

@@ -38,7 +38,7 @@ class _TypedImageGenerateOperator(ApiframeImageGenerateOperator):
     typed_model: ClassVar[str]
     #: The model's parameters, as arguments of the operator (the request model's fields).
     typed_params: ClassVar[tuple[str, ...]] = ()
-    image_input_paths = ("input_images",)
+    media_input_paths = (("input_images", "image"),)
 
     def __init__(self, *, arguments: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(

@@ -13,7 +13,7 @@ from airflow.sdk import Asset, AssetAlias, ObjectStoragePath
 from airflow_provider_apiframe.core.catalog import prompt_of
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
 from airflow_provider_apiframe.core.outcomes import completed_result
-from airflow_provider_apiframe.storage import as_storage_path, save_images
+from airflow_provider_apiframe.storage import as_storage_path, save_files
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class ResultTask(Protocol):
     """What a task that returns a job's result has: its hook, where the images go, a log."""
 
-    #: The first result image, for the extra link.
+    #: The first result file, for the extra link.
     first_image_url: str | None
 
     @property
@@ -74,24 +74,26 @@ def output_target(task: ResultTask) -> ObjectStoragePath | None:
 
 def finish(task: ResultTask, job: Job, context: Context) -> dict[str, Any]:
     """
-    Return the result of a job that has ended, saving its images if asked; fail if it did not complete.
+    Return the result of a job that has ended, saving its files if asked; fail if it did not complete.
 
     :param task: The task the result is for (it remembers the first image, for its link).
     :param job: The job, in a terminal status.
     :param context: The task's context (for Asset events).
     """
     result = completed_result(job)
+    urls = [media["url"] for media in result["media"]]
     result["files"] = []
     if (target := output_target(task)) is not None:
-        result["files"] = save_images(task.hook, job.id, result["images"], target)
-    task.first_image_url = result["images"][0]
+        result["files"] = save_files(task.hook, job.id, urls, target)
+    task.first_image_url = urls[0]
     _emit_asset_events(task, job, result, context)
+    counts = ", ".join(f"{len(result[key])} {key}" for key in ("images", "videos", "audio") if result[key])
     task.log.info(
-        "Apiframe job %s COMPLETED: %d image(s), %s credit(s): %s",
+        "Apiframe job %s COMPLETED: %s, %s credit(s): %s",
         job.id,
-        len(result["images"]),
+        counts,
         job.credit_cost,
-        ", ".join(f["path"] for f in result["files"]) or ", ".join(result["images"]),
+        ", ".join(f["path"] for f in result["files"]) or ", ".join(urls),
     )
     return result
 

@@ -1,5 +1,5 @@
 """
-Input images that are not URLs: read and checked before the request is built, uploaded just before it is sent.
+Input media that are not URLs: read and checked before the request is built, uploaded just before it is sent.
 
 Until the upload, each stands in the request as a content-addressed placeholder (see
 :mod:`~airflow_provider_apiframe.core.inputs`), so that the request validates and its idempotency
@@ -13,62 +13,68 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_apiframe.core.inputs import is_url, map_inputs, placeholder_url, substitute
 from airflow_provider_apiframe.core.validation import Problems
-from airflow_provider_apiframe.storage import LocalImage, read_input_image
+from airflow_provider_apiframe.storage import LocalFile, read_input_media
 
 if TYPE_CHECKING:
     from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.media import Kind
     from airflow_provider_apiframe.core.models import JobAccepted
     from airflow_provider_apiframe.core.retry import Logger
     from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 
 
 def stage_inputs(
-    values: dict[str, Any], paths: tuple[str, ...]
-) -> tuple[dict[str, Any], dict[str, LocalImage]]:
+    values: dict[str, Any], paths: tuple[tuple[str, Kind], ...]
+) -> tuple[dict[str, Any], dict[str, LocalFile]]:
     """
     Read the inputs that are not URLs (checking them) and stand content-addressed placeholders in.
 
     :param values: The request's values.
-    :param paths: Dotted paths, within ``values``, of the input images.
-    :return: The values with placeholders, and the images read, by placeholder.
+    :param paths: Dotted paths, within ``values``, of the input media, each with the kind it takes.
+    :return: The values with placeholders, and the files read, by placeholder.
     :raises ApiframeInvalidParamsError: Naming every input that cannot be used.
     """
-    local: dict[str, LocalImage] = {}
+    local: dict[str, LocalFile] = {}
     problems = Problems()
 
-    def stage(field: str, value: Any) -> Any:
-        if is_url(value):
-            return value
-        try:
-            image = read_input_image(value)
-        except ValueError as exc:
-            problems.add(field, str(exc))
-            return value
-        url = placeholder_url(image.sha256, image.extension)
-        local[url] = image
-        return url
+    def stager(kind: Kind) -> Any:
+        def stage(field: str, value: Any) -> Any:
+            if is_url(value):
+                return value
+            try:
+                file = read_input_media(value, kind)
+            except ValueError as exc:
+                problems.add(field, str(exc))
+                return value
+            url = placeholder_url(file.sha256, file.extension)
+            local[url] = file
+            return url
 
-    staged = map_inputs(values, paths, stage)
+        return stage
+
+    staged = values
+    for path, kind in paths:
+        staged = map_inputs(staged, (path,), stager(kind))
     problems.raise_if_any()
     return staged, local
 
 
 def upload_inputs(
-    hook: ApiframeHook, call: ApiCall[JobAccepted], local_images: dict[str, LocalImage], log: Logger
+    hook: ApiframeHook, call: ApiCall[JobAccepted], local_files: dict[str, LocalFile], log: Logger
 ) -> ApiCall[JobAccepted]:
     """
-    Upload the staged images and put the URLs of their uploads in place of their placeholders.
+    Upload the staged files and put the URLs of their uploads in place of their placeholders.
 
     :param hook: The hook that uploads.
     :param call: The job-creating call, with placeholders.
-    :param local_images: The images read, by placeholder.
+    :param local_files: The files read, by placeholder.
     :param log: Where to say how many were uploaded.
     """
     uploaded = {
-        placeholder: hook.upload_image(image.name, image.data, image.content_type).url
-        for placeholder, image in local_images.items()
+        placeholder: hook.upload_file(file.name, file.data, file.content_type).url
+        for placeholder, file in local_files.items()
     }
     if not uploaded:
         return call
-    log.info("Uploaded %d input image(s)", len(uploaded))
+    log.info("Uploaded %d input file(s)", len(uploaded))
     return dataclasses.replace(call, json=substitute(call.json, uploaded))

@@ -120,6 +120,7 @@ class AsyncTransport:
                     call.path,
                     params=call.params,
                     json=call.json,
+                    data=call.form,
                     headers=call.headers,
                     files=call.files,
                 )

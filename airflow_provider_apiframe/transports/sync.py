@@ -11,7 +11,7 @@ import tenacity
 from pydantic import BaseModel
 
 from airflow_provider_apiframe.core.errors import ApiframeError, error_from_response
-from airflow_provider_apiframe.core.media import image_content_type
+from airflow_provider_apiframe.core.media import sniff_media
 from airflow_provider_apiframe.transports.base import (
     CHUNK_BYTES,
     USER_AGENT,
@@ -66,6 +66,7 @@ class SyncTransport:
                 self.config.base_url + call.path,
                 params=call.params,
                 json=call.json,
+                data=call.form,
                 headers=call.headers,
                 files=call.files,
                 timeout=self.config.timeout,
@@ -85,7 +86,7 @@ class SyncTransport:
         transient fault makes the download start over.
 
         :param url: The result URL.
-        :param open_sink: Opens where the bytes go, given the image's content type.
+        :param open_sink: Opens where the bytes go, given the file's content type.
         """
         retrying = tenacity.Retrying(**self.config.retry.tenacity_kwargs(FileGet(url), self.log))
         downloaded: DownloadedFile = retrying(self._download_once, url, open_sink)
@@ -101,11 +102,13 @@ class SyncTransport:
                     )
                 chunks = response.iter_content(CHUNK_BYTES)
                 first = next(chunks, b"")
-                content_type = image_content_type(first)
-                if content_type is None:
+                sniffed = sniff_media(first)
+                if sniffed is None:
                     raise ApiframeError(
-                        f"{what.label} did not return an image (it starts with {first[:8]!r})"
+                        f"{what.label} did not return an image, video or audio file "
+                        f"(it starts with {first[:8]!r})"
                     )
+                content_type = sniffed[1]
                 digest, size = hashlib.sha256(first), len(first)
                 with open_sink(content_type) as sink:
                     sink.write(first)

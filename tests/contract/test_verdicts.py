@@ -23,14 +23,21 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 from typing import Any
 
 import httpx
 from contract_cases import URL, Case, branch_name, cases, request_schemas, resolve, valid
 from support import API_KEY, Contract
 
-from airflow_provider_apiframe.core.calls import create_image_job
-from airflow_provider_apiframe.core.catalog import IMAGE_MODELS, ROUTE_SCHEMAS
+from airflow_provider_apiframe.core.calls import create_job
+from airflow_provider_apiframe.core.catalog import (
+    ACTIONS,
+    JOB_ROUTES,
+    MODELS,
+    ROUTE_SCHEMAS,
+    ModelSpec,
+)
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
 from airflow_provider_apiframe.core.inputs import placeholder_url
 from airflow_provider_apiframe.core.schema_check import ContractCheck
@@ -47,7 +54,7 @@ ARGUMENTS = {
 
 def job_cases(spec: dict[str, Any]) -> list[Case]:
     """The generated cases of the routes the provider builds jobs for, and valid values of each parameter."""
-    return [case for case in [*cases(spec), *valid_values(spec)] if case.path in ROUTE_SCHEMAS]
+    return [case for case in [*cases(spec), *valid_values(spec)] if case.path in JOB_ROUTES]
 
 
 def valid_values(spec: dict[str, Any]) -> list[Case]:
@@ -85,25 +92,41 @@ def edges(schema: dict[str, Any]) -> list[Any]:
 
 
 def model_of(case: Case) -> str:
-    """The model whose alternative a case was made from (its body may have lost ``model``)."""
+    """The model (or action) whose alternative a case was made from (its body may have lost ``model``)."""
     return case.label.split(":", 1)[0].removeprefix("model=")
+
+
+def entry_of(case: Case) -> ModelSpec:
+    """The catalogue's entry for a case: its model's, or its action route's."""
+    return ACTIONS[case.path] if case.path in ACTIONS else MODELS[model_of(case)]
 
 
 def arguments(case: Case) -> dict[str, Any] | str:
     """The builder's arguments that express a case's body, or why they cannot."""
-    params_key = IMAGE_MODELS[model_of(case)].params_key
-    names = {**ARGUMENTS, params_key: "model_params"}
+    entry = entry_of(case)
+    if entry.is_action:  # an action's own fields go in model_params, laid at the top of the body
+        if None in case.body.values():
+            return "inexpressible: null (None means not set)"
+        shared = {key: value for key, value in case.body.items() if key in ARGUMENTS and key != "model"}
+        own = {key: value for key, value in case.body.items() if key not in shared}
+        return {"model": entry.model, **{ARGUMENTS[k]: v for k, v in shared.items()}, "model_params": own}
+    names = {**ARGUMENTS, str(entry.params_key): "model_params"}
+    if entry.params_required and not entry.params_needed and entry.params_key not in case.body:
+        # The block must be sent but may be empty: the builder sends ``{}`` when no parameter is set.
+        return "inexpressible: a required block left out (the builder sends it empty)"
     if not set(case.body) <= set(names):
         return "inexpressible: an unknown top-level key"
-    params = case.body.get(params_key)
+    params = case.body.get(str(entry.params_key))
     if None in case.body.values() or (isinstance(params, dict) and None in params.values()):
         return "inexpressible: null (None means not set)"
     return {names[key]: value for key, value in case.body.items()}
 
 
-def producible(model: str, body: dict[str, Any]) -> bool:
+def producible(entry: ModelSpec, body: dict[str, Any]) -> bool:
     """Whether a body has only keys the builder sends, and no ``null`` where ``None`` means unset."""
-    params_key = IMAGE_MODELS[model].params_key
+    if entry.is_action:
+        return "model" not in body and None not in body.values()
+    params_key = str(entry.params_key)
     params = body.get(params_key, {})
     return (
         set(body) <= {*ARGUMENTS, params_key}
@@ -116,19 +139,22 @@ def provider_accepts(case: Case, given: dict[str, Any]) -> bool:
     """The provider's verdict, checking how it words a refusal and what it sends."""
     given = dict(given)
     try:
-        call = create_image_job(given.pop("model", None), route=case.path, **given)
+        call = create_job(given.pop("model", None), route=case.path, **given)
     except ApiframeInvalidParamsError as refusal:
         problems = refusal.problems
     else:
         problems = []
     if problems:
         named = {field.split(".")[0] for field, _ in problems}
-        assert named <= {"model", "prompt", "model_params", "webhook_url", "webhook_events"}, problems
+        if case.path in ACTIONS:  # an action's fields are named as its operator's arguments, snake case
+            assert all(re.fullmatch(r"[a-z][a-z_]*", name) for name in named), problems
+        else:
+            assert named <= {"model", "prompt", "model_params", "webhook_url", "webhook_events"}, problems
         assert all(why for _, why in problems), problems
         return False
     assert call.json == case.body, "sent exactly as written"
     assert call.path == case.path
-    assert producible(model_of(case), call.json)
+    assert producible(entry_of(case), call.json)
     return True
 
 
@@ -156,21 +182,31 @@ def test_the_provider_and_the_emulator_judge_every_generated_request_as_the_cont
     total = sum(counts.values(), collections.Counter())
     report = f"{dict(total)}; per route: " + "; ".join(f"{r}: {dict(c)}" for r, c in sorted(counts.items()))
     assert disagreements == [], f"{len(disagreements)} disagreements over {report}: {disagreements[:20]}"
-    assert set(counts) == set(ROUTE_SCHEMAS), report
+    assert set(counts) == set(JOB_ROUTES), report
     assert total["cases"] >= 2000, report
     assert total["invalid"] > total["valid"], report
     inexpressible = sum(n for kind, n in total.items() if kind.startswith("inexpressible"))
     assert total["cases"] - inexpressible > 2500, report
-    models = {model_of(case) for case in job_cases(spec)}
-    assert models == set(IMAGE_MODELS), "every model of every job route"
+    models = {model_of(case) for case in job_cases(spec) if case.path not in ACTIONS}
+    assert models == set(MODELS), "every model of every job route"
+    actions = {model_of(case) for case in job_cases(spec) if case.path in ACTIONS}
+    assert len(actions) == 9, "every action of both action routes"
 
 
 def test_the_emulator_answers_a_sample_of_them_over_http_as_the_contract(
     spec: dict[str, Any], contract: Contract, emulator: Any
 ) -> None:
-    """Every model's valid body and every fifth other case; inputs and webhooks point at the emulator."""
+    """
+    Every model's valid body and every fifth other case; inputs and webhooks point at the emulator.
+
+    The action routes are left to ``tests/emulator``: a valid action needs a real parent job.
+    """
     local = f"{emulator.url}/files/input.png"
-    sample = [c for i, c in enumerate(job_cases(spec)) if c.label.endswith(": valid") or i % 5 == 0]
+    sample = [
+        c
+        for i, c in enumerate(job_cases(spec))
+        if c.path not in ACTIONS and (c.label.endswith(": valid") or i % 5 == 0)
+    ]
     answers: collections.Counter[tuple[bool, int]] = collections.Counter()
     disagreements = []
     with httpx.Client(base_url=emulator.url, headers={"X-API-Key": API_KEY}) as client:
@@ -182,7 +218,7 @@ def test_the_emulator_answers_a_sample_of_them_over_http_as_the_contract(
             if status != (202 if by_contract else 400):
                 disagreements.append((case.path, case.label, status))
     assert disagreements == [], (len(disagreements), disagreements[:20])
-    assert answers[True, 202] >= len(IMAGE_MODELS), answers
+    assert answers[True, 202] >= len(MODELS), answers
     assert answers[False, 400] > 200, answers
 
 
@@ -203,21 +239,21 @@ def test_the_core_check_agrees_with_the_whole_contract_on_every_request_body(
 
 
 def test_local_inputs_placeholders_validate_as_the_urls_they_become(spec: dict[str, Any]) -> None:
-    """A local file stands in a request as a placeholder: each image field takes it as it takes a URL."""
+    """A local file stands in a request as a placeholder: each media field takes it as it takes a URL."""
     placeholder = placeholder_url("ab" * 32, "png")
     base = {model_of(case): case.body for case in job_cases(spec) if case.label.endswith(": valid")}
     checked = 0
-    for model, entry in IMAGE_MODELS.items():
-        for field in entry.image_fields:
+    for model, entry in MODELS.items():
+        for field, _ in entry.media_fields:
             params = dict(base[model].get(entry.params_key, {}))
             for url in (placeholder, "http://127.0.0.1:8080/uploads/3f2b.png"):
                 params[field] = [url] if _is_list(spec, entry.route, model, field) else url
                 given = {k: v for k, v in base[model].items() if k not in ("model", entry.params_key)}
-                call = create_image_job(model, route=entry.route, model_params=params, **given)
+                call = create_job(model, route=entry.route, model_params=params, **given)
                 assert call.json is not None
                 assert call.json[entry.params_key][field] == params[field]
                 checked += 1
-    assert checked > 2 * len(IMAGE_MODELS), checked
+    assert checked > 2 * len(MODELS), checked
 
 
 def _is_list(spec: dict[str, Any], route: str, model: str, field: str) -> bool:

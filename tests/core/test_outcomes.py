@@ -1,4 +1,4 @@
-"""Job outcomes: terminal states, the task's result, image URLs."""
+"""Job outcomes: terminal states, the task's result, its media files by the result rule."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from airflow_provider_apiframe.core.outcomes import (
     image_urls,
     is_terminal,
     job_result,
+    result_media,
 )
 from airflow_provider_apiframe.core.waiting import JobPoller
 
@@ -54,19 +55,81 @@ def test_unknown_status_is_an_error_naming_it(status: str, clock: FakeClock) -> 
         ({"images": [IMAGE_A]}, [IMAGE_A]),
         ({"images": [IMAGE_A, IMAGE_B]}, [IMAGE_A, IMAGE_B]),
         ({"images": [IMAGE_A], "seed": 42}, [IMAGE_A]),
+        # Every http(s) URL, wherever it is, in order, once each.
+        ({"url": IMAGE_A}, [IMAGE_A]),
+        ([IMAGE_A, IMAGE_B], [IMAGE_A, IMAGE_B]),
+        ({"images": IMAGE_A}, [IMAGE_A]),
+        ({"images": [{"url": IMAGE_B}, {"url": IMAGE_A}]}, [IMAGE_B, IMAGE_A]),
+        ({"images": [IMAGE_A, None, "", 1, IMAGE_A]}, [IMAGE_A]),
+        ({"grid": IMAGE_A, "images": [IMAGE_A, IMAGE_B]}, [IMAGE_A, IMAGE_B]),
     ],
 )
-def test_image_urls_from_either_shape(result: Any, urls: list[str]) -> None:
+def test_image_urls_from_any_shape(result: Any, urls: list[str]) -> None:
     job = make_job("COMPLETED", progress=100, result=result, expired=False)
     assert image_urls(job) == urls
     assert completed_result(job) == {
         "job_id": JOB_ID,
         "status": "COMPLETED",
         "model": "gpt-image-1.5",
+        "media": [{"url": url, "kind": "image", "content_type": "image/png"} for url in urls],
         "images": urls,
+        "videos": [],
+        "audio": [],
         "credit_cost": 6,
         "progress": 100,
     }
+
+
+@pytest.mark.parametrize(
+    ("model", "result", "media"),
+    [
+        pytest.param(
+            "kling-2.6",
+            {"videos": ["https://cdn.test/j-1.mp4"]},
+            [("https://cdn.test/j-1.mp4", "video", "video/mp4")],
+            id="video-by-extension",
+        ),
+        pytest.param(
+            "kling-2.6",
+            {"video": {"url": "https://cdn.test/v?sig=1", "thumbnail": "https://cdn.test/t"}},
+            [("https://cdn.test/v?sig=1", "video", None), ("https://cdn.test/t", "image", None)],
+            id="video-by-key",
+        ),
+        pytest.param(
+            "sora-2", "https://cdn.test/o", [("https://cdn.test/o", "video", None)], id="video-by-model"
+        ),
+        pytest.param(
+            "suno",
+            {"tracks": [
+                {"id": "t1", "audio_url": "https://cdn.test/t1", "image_url": "https://cdn.test/c1.jpg"},
+                {"id": "t2", "audio_url": "https://cdn.test/t2.mp3", "duration": 30.5},
+            ]},
+            [
+                ("https://cdn.test/t1", "audio", None),
+                ("https://cdn.test/c1.jpg", "image", "image/jpeg"),
+                ("https://cdn.test/t2.mp3", "audio", "audio/mpeg"),
+            ],
+            id="suno-tracks",
+        ),
+        pytest.param(
+            "suno",
+            {"vocals": "https://cdn.test/v", "instrumental": "https://cdn.test/i.wav"},
+            [("https://cdn.test/v", "audio", None), ("https://cdn.test/i.wav", "audio", "audio/wav")],
+            id="stems",
+        ),
+        pytest.param(
+            "elevenlabs-music", {"audio": ["https://cdn.test/a.m4a"]},
+            [("https://cdn.test/a.m4a", "audio", "audio/mp4")], id="music",
+        ),
+    ],
+)  # fmt: skip
+def test_media_of_every_modality(model: str, result: Any, media: list[tuple[str, str, str | None]]) -> None:
+    job = make_job("COMPLETED", model=model, result=result)
+    found = result_media(job)
+    assert [(m["url"], m["kind"], m["content_type"]) for m in found] == media
+    summary = job_result(job)
+    for key, kind in (("images", "image"), ("videos", "video"), ("audio", "audio")):
+        assert summary[key] == [url for url, k, _ in media if k == kind]
 
 
 @pytest.mark.parametrize(
@@ -74,21 +137,18 @@ def test_image_urls_from_either_shape(result: Any, urls: list[str]) -> None:
     [
         pytest.param(None, id="missing"),
         pytest.param("", id="empty-string"),
-        pytest.param({"url": IMAGE_A}, id="url-key"),
         pytest.param([], id="empty-list"),
-        pytest.param([IMAGE_A], id="bare-list"),
         pytest.param({"images": []}, id="no-images"),
-        pytest.param({"images": IMAGE_A}, id="images-string"),
         pytest.param({"images": [1]}, id="int-item"),
-        pytest.param({"images": [IMAGE_A, None]}, id="none-item"),
         pytest.param({"images": [""]}, id="empty-item"),
-        pytest.param({"images": [{"url": IMAGE_A}]}, id="dict-item"),
+        pytest.param({"images": ["ftp://cdn.test/a.png"]}, id="not-http"),
+        pytest.param({"text": "a fox, in words"}, id="no-url"),
         pytest.param(42, id="int"),
     ],
 )
-def test_unreadable_result_shapes_are_clear_errors(result: Any) -> None:
+def test_results_without_a_file_are_clear_errors(result: Any) -> None:
     job = make_job("COMPLETED", progress=100, result=result)
-    for read in (image_urls, completed_result):
+    for read in (image_urls, completed_result, result_media):
         with pytest.raises(ApiframeJobError) as exc_info:
             read(job)
         err = exc_info.value
@@ -98,15 +158,15 @@ def test_unreadable_result_shapes_are_clear_errors(result: Any) -> None:
             f"Apiframe job {JOB_ID} is COMPLETED but its result has a shape this provider cannot read"
             in str(err)
         )
-        assert "expected a URL string or {'images': [URL, ...]}" in str(err)
+        assert "no http(s) URL of a file in it" in str(err)
         assert f"got {result!r}" in str(err)
 
 
 def test_long_unreadable_result_is_shortened_in_the_message() -> None:
-    job = make_job("COMPLETED", result={"url": "https://cdn.example.com/" + "x" * 500})
+    job = make_job("COMPLETED", result={"text": "no link here " + "x" * 500})
     with pytest.raises(ApiframeJobError) as exc_info:
         image_urls(job)
-    assert "got dict {'url': 'https://cdn.example.com/" in str(exc_info.value)
+    assert "got dict {'text': 'no link here xxx" in str(exc_info.value)
     assert "x" * 200 not in str(exc_info.value)
 
 

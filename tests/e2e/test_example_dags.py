@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-from support import API_KEY
+from support import API_KEY, airflow_db, logged_text, run_dag
 
 from airflow_provider_apiframe.emulator import Emulator
 from airflow_provider_apiframe.emulator.images import GPT_SIZES
@@ -28,95 +25,11 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A throwaway AIRFLOW_HOME with a migrated SQLite database and the example DAGs."""
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    }
-    env.pop("AIRFLOW_CONN_APIFRAME_DEFAULT", None)
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True
-    )
-    return env
-
-
-@pytest.fixture
-def output(tmp_path: Path) -> Path:
-    """Where the example DAGs save their images in this test."""
-    return tmp_path / "images"
-
-
-def store_connection(env: dict[str, str], emulator: Emulator) -> None:
-    """Store ``apiframe_default`` in Airflow's database, as the UI or ``airflow connections add`` do."""
-    airflow = [sys.executable, "-m", "airflow", "connections"]
-    subprocess.run([*airflow, "delete", "apiframe_default"], env=env, capture_output=True)
-    subprocess.run(
-        [*airflow, "add", "apiframe_default", "--conn-type", "apiframe", "--conn-password", API_KEY,
-         "--conn-host", emulator.url],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
-
-
-def run_dag(
-    dag_id: str,
-    env: dict[str, str],
-    emulator: Emulator,
-    output: Path | None = None,
-    *,
-    connection: str = "environment",
-    **extra_env: str,
-) -> str:
-    """
-    Run ``airflow dags test`` against the emulator; return its output, failing on error.
-
-    :param connection: Where ``apiframe_default`` is: an ``environment`` variable, or the ``database``.
-    """
-    if connection == "database":
-        store_connection(env, emulator)
-        env = {**env, **extra_env}
-    else:
-        conn = {"conn_type": "apiframe", "password": API_KEY, "host": emulator.url}
-        env = {**env, "AIRFLOW_CONN_APIFRAME_DEFAULT": json.dumps(conn), **extra_env}
-    if output is not None:
-        env["APIFRAME_EXAMPLE_OUTPUT"] = str(output)
-    proc = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", dag_id],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-6000:]
-    # ``dags test`` exits 0 even when tasks failed: the run's state says whether it succeeded.
-    ((state,),) = airflow_db(
-        env, "SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id
-    )
-    assert state == "success", log[-6000:]
-    return log
-
-
-def logged_text(env: dict[str, str]) -> str:
-    logs = Path(env["AIRFLOW_HOME"]) / "logs"
-    return "".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
-
-
 def assert_every_request_met_the_contract(emulator: Emulator) -> None:
     """The emulator checks each job request against the official contract: none was refused."""
     refused = [(method, path) for method, path, status in emulator.state.requests if status == 400]
     assert refused == []
     assert any(path == "/v2/images/generate" for _, path, _ in emulator.state.requests)
-
-
-def airflow_db(env: dict[str, str], query: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
-        return db.execute(query, args).fetchall()
 
 
 def check_saved_files(folder: Path, emulator: Emulator) -> list[Path]:

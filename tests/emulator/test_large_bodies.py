@@ -42,10 +42,14 @@ def post(url: str, body: bytes, **headers: str) -> tuple[int, Any]:
 
 @pytest.fixture
 def parent(emulator: Emulator) -> str:
-    """A completed Midjourney job of the tests' key."""
+    """A completed Midjourney upsample (what an inpaint acts on) of the tests' key."""
     with httpx.Client(base_url=emulator.url, headers={"X-API-Key": API_KEY}, timeout=30) as client:
-        job_id: str = client.post(
+        grid: str = client.post(
             "/v2/images/generate", json={"model": "midjourney", "prompt": "a fox"}
+        ).json()["jobId"]
+        assert wait_for(lambda: client.get(f"/v2/jobs/{grid}").json()["status"] == "COMPLETED")
+        job_id: str = client.post(
+            ACTION, json={"action": "upsample", "index": 2, "parentJobId": grid}
         ).json()["jobId"]
         assert wait_for(lambda: client.get(f"/v2/jobs/{job_id}").json()["status"] == "COMPLETED")
     return job_id

@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 from airflow.sdk import ObjectStoragePath
 from PIL import Image
-from support import INPUTS, FakeTI
+from support import INPUTS, RESULT_KEYS, FakeTI
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core.catalog import (
     BACKGROUND_REMOVE,
     EDIT,
     GENERATE,
-    IMAGE_FIELDS,
     IMAGE_MODELS,
     ROUTE_SCHEMAS,
     UPSCALE,
@@ -31,10 +30,10 @@ from airflow_provider_apiframe.operators.image import (
     ApiframeImageJobOperator,
     ApiframeImageUpscaleOperator,
 )
+from airflow_provider_apiframe.operators.video import ApiframeVideoGenerateOperator
 
 PRODUCT = INPUTS / "product.png"
 PORTRAIT = INPUTS / "portrait.jpg"
-RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress", "files"}
 
 
 def run(op: ApiframeImageJobOperator) -> dict[str, Any]:
@@ -101,7 +100,7 @@ def test_generic_operator_sends_each_family_under_its_params_key(
     assert result["status"] == "COMPLETED"
     assert result["model"] == model
     assert result["credit_cost"] == job.cost
-    assert len(result["images"]) == 1
+    assert len(result["images"]) == (4 if model == "midjourney" else 1)  # a Midjourney grid
     assert [(m, p, s) for m, p, s in submissions(api)] == [("POST", GENERATE, 202)]
 
 
@@ -638,28 +637,22 @@ def _takes_urls(spec: dict[str, Any], schema: dict[str, Any]) -> bool:
     return is_array and _takes_urls(spec, schema.get("items", {}))
 
 
-def test_image_fields_agree_exactly_with_the_contract(spec: dict[str, Any]) -> None:
-    from_contract: dict[str, set[str]] = {}
-    for schema_name in ROUTE_SCHEMAS.values():
-        schema = spec["components"]["schemas"][schema_name]
-        for branch in schema.get("oneOf", [schema]):
-            properties = _resolve(spec, branch)["properties"]
-            (params_key,) = [key for key in properties if key.endswith("Params")]
-            params = _resolve(spec, properties[params_key])
-            fields = {name for name, prop in params.get("properties", {}).items() if _takes_urls(spec, prop)}
-            # A params key means one shape: every model of a family has the same image fields.
-            assert from_contract.setdefault(params_key, fields) == fields, params_key
-    with_images = {key: tuple(sorted(fields)) for key, fields in from_contract.items() if fields}
-    assert dict(IMAGE_FIELDS) == with_images
-    # Each model exposes its family's fields.
-    for spec_entry in IMAGE_MODELS.values():
-        assert spec_entry.image_fields == with_images.get(spec_entry.params_key, ())
-
-
-def test_operators_stage_exactly_the_catalogue_image_fields() -> None:
+def test_operators_stage_exactly_the_catalogue_media_fields() -> None:
     op = ApiframeImageGenerateOperator(task_id="t", model="ideogram-v3-quality", prompt="p")
-    assert op.image_input_paths == tuple(f"model_params.{f}" for f in IMAGE_FIELDS["ideogramParams"])
+    fields = IMAGE_MODELS["ideogram-v3-quality"].media_fields
+    assert [f for f, _ in fields] == ["character_reference_image", "image", "mask", "style_reference_images"]
+    assert op.media_input_paths == tuple((f"model_params.{f}", "image") for f, _ in fields)
     assert (
-        ApiframeImageGenerateOperator(task_id="t", model="no-such-model", prompt="p").image_input_paths == ()
+        ApiframeImageGenerateOperator(task_id="t", model="no-such-model", prompt="p").media_input_paths == ()
     )
-    assert GptImage2GenerateOperator(task_id="t", prompt="p").image_input_paths == ("input_images",)
+    assert GptImage2GenerateOperator(task_id="t", prompt="p").media_input_paths == (
+        ("input_images", "image"),
+    )
+    video = ApiframeVideoGenerateOperator(task_id="v", model="seedance-2", prompt="p")
+    assert dict(video.media_input_paths) == {
+        "model_params.end_image": "image",
+        "model_params.reference_audio_urls": "audio",
+        "model_params.reference_image_urls": "image",
+        "model_params.reference_video_urls": "video",
+        "model_params.start_image": "image",
+    }

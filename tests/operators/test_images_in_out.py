@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from airflow.sdk import Asset, AssetAlias, ObjectStoragePath
 from PIL import Image
-from support import API_KEY, INPUTS, FakeTI
+from support import API_KEY, INPUTS, RESULT_KEYS, FakeTI
 
 from airflow_provider_apiframe import storage
 from airflow_provider_apiframe._compat import AirflowFailException
@@ -38,7 +38,6 @@ PORTRAIT = INPUTS / "portrait.jpg"
 PRODUCT = INPUTS / "product.png"
 GENERATE = "/v2/images/generate"
 UPLOADS = "/v2/uploads"
-RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress", "files"}
 PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
 
@@ -110,7 +109,7 @@ def check_files(
     assert len(result["files"]) == count
     contents = []
     for n, file in enumerate(result["files"], start=1):
-        assert set(file) == {"path", "bytes", "sha256", "content_type"}
+        assert set(file) == {"path", "bytes", "sha256", "content_type", "kind"}
         assert file["path"].endswith(f"/{job_id}-{n}.{EXTENSIONS[content_type]}")
         data = read_back(file["path"])
         assert file["bytes"] == len(data) > 0
@@ -355,8 +354,8 @@ def test_a_result_file_gone_404_fails_naming_the_job(
 
     (job_id,) = api.state.jobs
     message = str(info.value)
-    assert f"Result image 1 of Apiframe job {job_id} was purged (HTTP 404)" in message
-    assert "Generate the image again" in message
+    assert f"Result file 1 of Apiframe job {job_id} was purged (HTTP 404)" in message
+    assert "Run the job again" in message
     assert info.value.job_id == job_id
     assert requests_to(api, "GET", rf"/files/{job_id}-1\.webp") == [("GET", f"/files/{job_id}-1.webp", 404)]
     assert list(tmp_path.iterdir()) == []
@@ -443,7 +442,7 @@ def test_a_result_file_gone_is_reported_as_purged(
     target = ObjectStoragePath(f"file://{tmp_path}/")
     with pytest.raises(ApiframeJobError) as info:
         save_images(ApiframeHook(), "job-7", ["https://cdn.apiframe.test/files/job-7-1.png", url], target)
-    assert str(info.value).startswith(f"Result image 2 of Apiframe job job-7 was purged (HTTP {status})")
+    assert str(info.value).startswith(f"Result file 2 of Apiframe job job-7 was purged (HTTP {status})")
     assert info.value.job_id == "job-7"
 
 
@@ -462,6 +461,7 @@ def test_a_transient_download_error_is_retried_and_the_file_written_once(
         "bytes": len(content),
         "sha256": hashlib.sha256(content).hexdigest(),
         "content_type": "image/png",
+        "kind": "image",
     }
     assert (tmp_path / "job-8-1.png").read_bytes() == content
     assert len(requests_mock.request_history) == 2
@@ -641,13 +641,13 @@ def test_an_uppercase_url_scheme_is_a_url_not_a_local_path(api: Any) -> None:
 
 def _submitted_keys(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     keys: list[str | None] = []
-    original = ApiframeHook.submit_image_generation
+    original = ApiframeHook.submit_job
 
     def recording(self: ApiframeHook, call: Any, **kwargs: Any) -> Any:
         keys.append(call.idempotency_key)
         return original(self, call, **kwargs)
 
-    monkeypatch.setattr(ApiframeHook, "submit_image_generation", recording)
+    monkeypatch.setattr(ApiframeHook, "submit_job", recording)
     return keys
 
 

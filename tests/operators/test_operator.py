@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 import pytest
-from support import API_KEY, FakeClock, FakeTI, job_body
+from support import API_KEY, RESULT_KEYS, FakeClock, FakeTI, job_body
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core.errors import (
@@ -22,6 +22,7 @@ from airflow_provider_apiframe.core.errors import (
     ApiframeJobError,
     ApiframeJobTimeoutError,
 )
+from airflow_provider_apiframe.core.media import guess_from_url
 from airflow_provider_apiframe.core.models import Job
 from airflow_provider_apiframe.core.outcomes import timeout_message
 from airflow_provider_apiframe.operators.gpt_image import GptImageGenerateOperator
@@ -35,7 +36,6 @@ except ImportError:  # Airflow 3.1
 BASE_URL = "https://api.apiframe.test"
 GENERATE_URL = f"{BASE_URL}/v2/images/generate"
 JOB_URL = re.compile(re.escape(BASE_URL) + r"/v2/jobs/[^/?]+$")
-RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress", "files"}
 CONTENT_POLICY = "Request rejected by the content policy"
 
 # --- fakes ------------------------------------------------------------------------------------------
@@ -366,7 +366,12 @@ def test_job_already_completed_at_first_check_returns_without_deferring(
         "job_id": "job-1",
         "status": "COMPLETED",
         "model": "gpt-image-1.5",
+        "media": [
+            {"url": "https://cdn.apiframe.test/job-1-1.webp", "kind": "image", "content_type": "image/webp"}
+        ],
         "images": ["https://cdn.apiframe.test/job-1-1.webp"],
+        "videos": [],
+        "audio": [],
         "credit_cost": 10,
         "progress": 100,
         "files": [],
@@ -433,7 +438,10 @@ def test_execute_complete_success_returns_the_result(result: Any, images: list[s
         "job_id": "job-7",
         "status": "COMPLETED",
         "model": "gpt-image-1.5",
+        "media": [{"url": url, "kind": "image", "content_type": guess_from_url(url)} for url in images],
         "images": images,
+        "videos": [],
+        "audio": [],
         "credit_cost": 20,
         "progress": 100,
         "files": [],
@@ -461,14 +469,14 @@ def test_execute_complete_reads_a_hand_written_success_event() -> None:
 
 @pytest.mark.parametrize(
     "result",
-    [None, "", {"urls": ["https://c.test/x.png"]}, {"images": []}, {"images": [1]}, ["https://c.test/x.png"]],
+    [None, "", {"urls": ["s3://c.test/x.png"]}, {"images": []}, {"images": [1]}, ["c.test/x.png"]],
 )
 def test_execute_complete_success_with_an_unknown_result_shape_is_a_clear_error(result: Any) -> None:
     event = event_for(job_payload("job-7", "COMPLETED", result=result))
 
     with pytest.raises(ApiframeJobError, match="job-7 is COMPLETED but its result has a shape") as info:
         make_op().execute_complete({"ti": FakeTI()}, event)  # type: ignore[arg-type]
-    assert "expected a URL string or {'images': [URL, ...]}" in str(info.value)
+    assert "no http(s) URL of a file in it" in str(info.value)
 
 
 def test_execute_complete_with_an_expired_result_fails() -> None:
@@ -603,7 +611,10 @@ def test_without_waiting_returns_right_after_submitting(
         "job_id": "job-1",
         "status": "QUEUED",
         "model": "gpt-image-1.5",
+        "media": [],
         "images": [],
+        "videos": [],
+        "audio": [],
         "credit_cost": None,
         "progress": None,  # the 202 tells the status only
         "files": [],

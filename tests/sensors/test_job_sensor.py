@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 import pytest
 from airflow.sdk import PokeReturnValue
-from support import FakeTI
+from support import RESULT_KEYS, FakeTI
 
 from airflow_provider_apiframe.core import calls
 from airflow_provider_apiframe.core.errors import (
@@ -35,8 +35,6 @@ except ImportError:  # Airflow 3.1
         AirflowSkipException,
         TaskDeferred,
     )
-
-RESULT_KEYS = {"job_id", "status", "model", "images", "credit_cost", "progress", "files"}
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""Files: uploads (``POST /v2/uploads``, then ``/uploads/{id}``) and the result files jobs link to."""
+"""
+Files: uploads (``POST /v2/uploads``, then ``/uploads/{id}``) and the result files jobs link to.
+
+Result files are served with their type: ``image/png``, ``image/jpeg``, ``image/webp``,
+``video/mp4``, ``audio/mpeg`` or ``audio/wav``.
+"""
 
 from __future__ import annotations
 
@@ -76,10 +81,10 @@ async def result(name: str, emulated: Emulated) -> Response:
     """
     A result file of a completed job, drawn on first request.
 
-    :param name: ``<job id>-<n>.<ext>``.
+    :param name: ``<job id>-<n>.<ext>`` (``png``, ``jpeg``, ``webp``, ``mp4``, ``mp3`` or ``wav``).
     :param emulated: The emulator's services.
     """
     data = await result_file(emulated.state, name)
     if data is None:
         return error(404, "File not found (unknown, not ready, or purged after the retention period).")
-    return Response(data, media_type=emulated.state.jobs[name[:36]].images.content_type)
+    return Response(data, media_type=emulated.state.jobs[name[:36]].content_type)

@@ -1,4 +1,9 @@
-"""The job routes: submitting (``POST /v2/images/...``), reading one job, listing them."""
+"""
+The job routes: submitting, reading one job, listing them.
+
+Submitting: ``POST /v2/images/...``, ``/v2/videos/...`` and ``/v2/music/generate``; the follow-up
+actions (``midjourney.py``, ``suno.py``) end in :func:`accept` as well.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from starlette.datastructures import QueryParams
 from airflow_provider_apiframe.core.catalog import ROUTE_SCHEMAS
 from airflow_provider_apiframe.emulator.routes.common import ApiKey, Emulated, error, invalid
 from airflow_provider_apiframe.emulator.state import EmulatorState, InsufficientCredits, JobRecord, iso_time
+from airflow_provider_apiframe.emulator.state.outputs import Output
 
 #: Per-request job fate on submission (see :class:`OutcomeRule`), e.g. ``failed`` or ``never``.
 OUTCOME_HEADER = "x-emulator-outcome"
@@ -47,10 +53,12 @@ def accept(
     body: dict[str, Any],
     problems: dict[str, list[str]],
     *,
-    job_body: dict[str, Any] | None = None,
+    output: Output | None = None,
+    parent_id: str | None = None,
+    conflict: str | None = None,
 ) -> Response:
     """
-    Answer a job request once judged: ``400``, an idempotent replay, ``402``, or a new job (``202``).
+    Answer a job request once judged: ``400``, an idempotent replay, ``409``, ``402``, or a new job (``202``).
 
     :param request: The request (its ``Idempotency-Key`` and ``X-Emulator-Outcome`` headers).
     :param key: The caller's key.
@@ -58,7 +66,10 @@ def accept(
     :param route: The route.
     :param body: The request's body, kept as the job's ``input``.
     :param problems: Its problems by field (empty: valid).
-    :param job_body: The body the job is made from, when not ``body`` itself (follow-up actions).
+    :param output: What the job makes, when the route decided (follow-up actions); else planned
+        from the body's model.
+    :param parent_id: The job a follow-up action acts on.
+    :param conflict: Why the action is not available for its parent (``409``), if it is not.
     """
     state = emulated.state
     idempotency_key = request.headers.get("idempotency-key")
@@ -75,8 +86,11 @@ def accept(
             status_code=202,
             headers={"Idempotent-Replayed": "true"},
         )
+    if conflict is not None:
+        return error(409, conflict)
     try:
-        job = state.create_job(key, route, job_body or body, outcome=request.headers.get(OUTCOME_HEADER))
+        outcome = request.headers.get(OUTCOME_HEADER)
+        job = state.create_job(key, route, body, outcome=outcome, output=output, parent_id=parent_id)
     except InsufficientCredits as exc:
         return JSONResponse(
             {
@@ -88,7 +102,6 @@ def accept(
         )
     except ValueError as exc:  # an unknown X-Emulator-Outcome
         return error(400, str(exc))
-    job.body = body
     if idempotency_key:
         state.remember(key, idempotency_key, job)
     job.links = emulated.base_url(request)

@@ -2,25 +2,44 @@
 ``POST /v2/images/midjourney/action``: a follow-up action on a completed Midjourney job.
 
 The body is judged against the contract's ``MidjourneyActionRequest`` (the alternative its
-``action`` names); the parent must be a completed ``midjourney`` job of the caller. The new job is
-made like a generation of the parent's prompt and parameters (the action's prompt, for an inpaint,
-when given) and then runs, is charged, replayed and faulted as every job is.
+``action`` names); the parent must be a ``midjourney`` job of the caller (else ``400`` on
+``parentJobId``). What the action acts on decides whether it is available (else ``409``):
+
+- ``upsample`` and ``variation`` act on a completed grid (a generation, or a variation, inpaint,
+  outpaint or pan); ``index`` (1-4) chooses its image;
+- ``inpaint``, ``outpaint`` and ``pan`` act on a completed upsample.
+
+An upsample makes one image, every other action a fresh grid of 4, all derived from the chosen
+image (fetched as the job's input, like any input image) and as large as the parent's. The new
+job then runs, is charged, replayed and faulted as every job is.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from airflow_provider_apiframe.core.catalog import IMAGE_MODELS
+from airflow_provider_apiframe.core.catalog import MIDJOURNEY_ACTION
 from airflow_provider_apiframe.emulator.routes.common import ApiKey, Emulated, error
 from airflow_provider_apiframe.emulator.routes.jobs import accept
+from airflow_provider_apiframe.emulator.state import EmulatorState, JobRecord
+from airflow_provider_apiframe.emulator.state.ledger import action_price
+from airflow_provider_apiframe.emulator.state.outputs import GRID_SIZE, Output
 
-ROUTE = "/v2/images/midjourney/action"
+ROUTE = MIDJOURNEY_ACTION
 _MODEL = "midjourney"
+#: The kind of parent each action acts on.
+ACTS_ON = {
+    "upsample": "grid",
+    "variation": "grid",
+    "inpaint": "upsample",
+    "outpaint": "upsample",
+    "pan": "upsample",
+}
 
 router = APIRouter()
 
@@ -39,18 +58,68 @@ async def midjourney_action(request: Request, key: ApiKey, emulated: Emulated) -
     except ValueError:
         return error(400, "Request body is not valid JSON.")
     problems = emulated.validator.validate(ROUTE, body)
-    job_body: dict[str, Any] | None = None
+    output: Output | None = None
+    conflict: str | None = None
     if not problems:
         parent = emulated.state.jobs.get(body["parentJobId"])
         if parent is None or parent.api_key != key or parent.model != _MODEL:
             problems["parentJobId"] = ["No Midjourney job of yours has this id"]
-        elif emulated.state.status(parent)[0] != "COMPLETED":
-            problems["parentJobId"] = ["The parent job has not completed"]
         else:
-            params_key = IMAGE_MODELS[_MODEL].params_key
-            job_body = {
-                "model": _MODEL,
-                "prompt": body.get("prompt") or parent.prompt,
-                params_key: parent.body.get(params_key) or {},
-            }
-    return accept(request, key, emulated, ROUTE, body, problems, job_body=job_body)
+            conflict = unavailable(emulated.state, parent, body["action"])
+            if conflict is None:
+                output = plan_action(parent, body, emulated.base_url(request))
+    return accept(
+        request,
+        key,
+        emulated,
+        ROUTE,
+        body,
+        problems,
+        output=output,
+        parent_id=body.get("parentJobId") if output else None,
+        conflict=conflict,
+    )
+
+
+def unavailable(state: EmulatorState, parent: JobRecord, action: str) -> str | None:
+    """
+    Why ``action`` is not available for ``parent`` (the ``409``'s message), or None when it is.
+
+    :param state: The emulator's state.
+    :param parent: A Midjourney job of the caller.
+    :param action: The action asked for.
+    """
+    wanted = ACTS_ON[action]
+    status = state.status(parent)[0]
+    if status != "COMPLETED":
+        return f"The {action} action needs a completed job; job {parent.id} is {status}."
+    if parent.output != wanted:
+        made = {"grid": "a grid", "upsample": "an upsample"}.get(parent.output, "no grid")
+        return (
+            f"The {action} action is not available for job {parent.id}: it acts on "
+            f"{'a grid' if wanted == 'grid' else 'an upsample'}, and that job made {made}."
+        )
+    return None
+
+
+def plan_action(parent: JobRecord, body: dict[str, Any], links: str) -> Output:
+    """
+    What an available action on ``parent`` makes: from the chosen image, as large as the parent's.
+
+    :param parent: The completed grid (upsample, variation) or upsample (the others).
+    :param body: The validated action.
+    :param links: The base URL of the parent's result files.
+    """
+    action = str(body["action"])
+    index = int(body.get("index") or 1) if parent.output == "grid" else 1
+    assert parent.images is not None
+    chosen = f"{links}/files/{parent.id}-{index}.{parent.images.fmt}"
+    count = 1 if action == "upsample" else GRID_SIZE
+    prompt = body.get("prompt") if action == "inpaint" else None
+    return Output(
+        "upsample" if action == "upsample" else "grid",
+        action_price(action),
+        str(prompt or parent.prompt),
+        images=dataclasses.replace(parent.images, count=count),
+        inputs=((chosen, "image"),),
+    )

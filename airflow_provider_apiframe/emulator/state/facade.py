@@ -13,9 +13,10 @@ from collections import Counter, deque
 from typing import Any, Generic, TypeVar, overload
 
 from airflow_provider_apiframe.emulator.config import EmulatorConfig
-from airflow_provider_apiframe.emulator.state import persistence, timeline, views
+from airflow_provider_apiframe.emulator.state import loras, persistence, timeline, views
 from airflow_provider_apiframe.emulator.state.jobs import JobRecord, JobStore, new_job
 from airflow_provider_apiframe.emulator.state.ledger import Ledger, price
+from airflow_provider_apiframe.emulator.state.outputs import Output
 from airflow_provider_apiframe.emulator.state.ratelimit import RateLimiter
 from airflow_provider_apiframe.emulator.state.replays import Replays
 from airflow_provider_apiframe.emulator.state.rules import (
@@ -77,6 +78,7 @@ class EmulatorState:
         self.traffic = Traffic()
         self.holding = timeline.Hold()
         self.uploads: dict[str, tuple[bytes, str, float]] = {}  # id -> data, content type, expiry
+        self.loras = loras.LoraStore(config, self.ledger)  # LoRAs in training, trained, archived
         self.faults: list[FaultRule] = []
         self.outcomes: list[OutcomeRule] = []
         self._random = random.Random(config.seed)
@@ -105,6 +107,8 @@ class EmulatorState:
         *,
         outcome: str | None = None,
         now: float | None = None,
+        output: Output | None = None,
+        parent_id: str | None = None,
     ) -> JobRecord:
         """
         Record a new job (already validated and paid for in principle).
@@ -114,11 +118,15 @@ class EmulatorState:
         :param body: The validated body.
         :param outcome: A fate forced by the request (``X-Emulator-Outcome``), else the rules decide.
         :param now: The current time.
+        :param output: What it makes, when its route decided (follow-up actions).
+        :param parent_id: The job a follow-up action acts on.
         :raises InsufficientCredits: When the team cannot pay for it.
         :raises ValueError: For an unknown ``outcome``.
         """
         now = time.time() if now is None else now
-        job = new_job(self.config, self._random, api_key, route, body, now)
+        job = new_job(
+            self.config, self._random, api_key, route, body, now, output=output, parent_id=parent_id
+        )
         self.ledger.check(job.cost)
         rule = take_first(self.outcomes, lambda rule: rule.matches(job.prompt))
         apply_outcome(job, outcome or (rule.outcome if rule else None), self.config.large_image_side)
@@ -169,7 +177,7 @@ class EmulatorState:
 
     def fail_inputs(self, job: JobRecord, reason: str) -> None:
         """
-        End a job whose input images could not be fetched: FAILED, not charged.
+        End a job whose input media could not be fetched (or were not of their kind): FAILED, not charged.
 
         :param job: The job.
         :param reason: What went wrong.

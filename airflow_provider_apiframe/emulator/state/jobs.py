@@ -9,10 +9,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from airflow_provider_apiframe.core.catalog import IMAGE_MODELS, image_inputs_of, prompt_of
+from airflow_provider_apiframe.core.catalog import prompt_of, spec_for
+from airflow_provider_apiframe.emulator.audio import AudioSpec
 from airflow_provider_apiframe.emulator.config import EmulatorConfig
-from airflow_provider_apiframe.emulator.images import ImageSpec, image_spec
-from airflow_provider_apiframe.emulator.state.ledger import price
+from airflow_provider_apiframe.emulator.images import ImageSpec
+from airflow_provider_apiframe.emulator.state.outputs import Output, OutputKind, plan
+from airflow_provider_apiframe.emulator.video import CONTENT_TYPE as VIDEO_CONTENT_TYPE
+from airflow_provider_apiframe.emulator.video import VideoSpec
 
 Outcome = Literal["COMPLETED", "FAILED", "CANCELLED", "NEVER", "ARCHIVED"]
 ResultShape = Literal["images", "string", "unknown"]
@@ -23,7 +26,13 @@ DEFAULT_WEBHOOK_EVENTS = ("completed", "failed")
 
 @dataclasses.dataclass
 class JobRecord:
-    """One job and everything needed to answer for it."""
+    """
+    One job and everything needed to answer for it.
+
+    What it makes (``output`` and the spec of its kind: ``images``, ``video`` or ``audio``) is
+    decided at submission (see :mod:`~airflow_provider_apiframe.emulator.state.outputs`); its
+    input media are ``input_urls`` of ``input_kinds``, fetched into ``inputs``.
+    """
 
     id: str
     api_key: str
@@ -37,8 +46,16 @@ class JobRecord:
     error: str | None
     result_shape: ResultShape
     cost: int
-    images: ImageSpec
+    images: ImageSpec | None
     input_urls: tuple[str, ...] = ()
+    input_kinds: tuple[str, ...] = ()  # image, video or audio: one per input URL
+    output: OutputKind = "images"
+    video: VideoSpec | None = None
+    audio: AudioSpec | None = None
+    caption: str = ""  # the text its files show
+    title: str = ""  # its tracks' title
+    source: str = ""  # the seed of the track its stems split
+    parent_id: str | None = None  # the job a follow-up action acted on
     inputs: tuple[bytes, ...] | None = None  # None while they are being fetched
     inputs_at: float = 0.0  # when the inputs were in hand
     expire_at_once: bool = False
@@ -62,12 +79,15 @@ class JobRecord:
 
         :param data: What :meth:`to_dict` gave.
         """
-        inputs = data["inputs"]
+        inputs, images, video, audio = data["inputs"], data["images"], data.get("video"), data.get("audio")
         return cls(
             **{
                 **data,
-                "images": ImageSpec(**{**data["images"], "size": tuple(data["images"]["size"])}),
+                "images": None if images is None else ImageSpec(**{**images, "size": tuple(images["size"])}),
+                "video": None if video is None else VideoSpec(**{**video, "size": tuple(video["size"])}),
+                "audio": None if audio is None else AudioSpec(**audio),
                 "input_urls": tuple(data["input_urls"]),
+                "input_kinds": tuple(data.get("input_kinds") or ("image",) * len(data["input_urls"])),
                 "inputs": None if inputs is None else tuple(base64.b64decode(b) for b in inputs),
                 "files": {},
             }
@@ -75,8 +95,44 @@ class JobRecord:
 
     @property
     def prompt(self) -> str:
-        """The prompt, wherever the route keeps it."""
-        return prompt_of(self.body) or self.model
+        """The text its files show: its prompt (or its parent's), wherever the route keeps it."""
+        return self.caption or prompt_of(self.body, self.route) or self.model
+
+    @property
+    def file_count(self) -> int:
+        """How many result files it has."""
+        if self.output == "video":
+            return 1
+        if self.audio is not None and self.output in ("audio", "tracks", "stems"):
+            return self.audio.count
+        return self.images.count if self.images is not None else 0
+
+    @property
+    def file_ext(self) -> str:
+        """The extension of its result files."""
+        if self.output == "video":
+            return "mp4"
+        if self.audio is not None and self.output in ("audio", "tracks", "stems"):
+            return self.audio.fmt
+        return self.images.fmt if self.images is not None else "png"
+
+    @property
+    def content_type(self) -> str:
+        """The MIME type of its result files."""
+        if self.output == "video":
+            return VIDEO_CONTENT_TYPE
+        if self.audio is not None and self.output in ("audio", "tracks", "stems"):
+            return self.audio.content_type
+        return self.images.content_type if self.images is not None else "image/png"
+
+    @property
+    def image_inputs(self) -> tuple[bytes, ...]:
+        """The input images fetched (its other inputs are not decoded)."""
+        if not self.input_kinds:
+            return self.inputs or ()
+        return tuple(
+            data for data, kind in zip(self.inputs or (), self.input_kinds, strict=False) if kind == "image"
+        )
 
 
 class JobStore:
@@ -123,7 +179,15 @@ def wants_terminal_webhook(body: dict[str, Any]) -> bool:
 
 
 def new_job(
-    config: EmulatorConfig, jitter: random.Random, api_key: str, route: str, body: dict[str, Any], now: float
+    config: EmulatorConfig,
+    jitter: random.Random,
+    api_key: str,
+    route: str,
+    body: dict[str, Any],
+    now: float,
+    *,
+    output: Output | None = None,
+    parent_id: str | None = None,
 ) -> JobRecord:
     """
     The record of a new job that completes in its time (outcome rules may change that later).
@@ -134,18 +198,20 @@ def new_job(
     :param route: The route.
     :param body: The validated body.
     :param now: The current time.
+    :param output: What it makes, when its route decided (follow-up actions); else planned from
+        the body's model.
+    :param parent_id: The job a follow-up action acts on.
     """
-    spec = IMAGE_MODELS[body["model"]]
-    params = body.get(spec.params_key) or {}
-    images = image_spec(spec.model, params, route=route)
+    made = output or plan(route, body)
+    extra = made.images.count - 1 if made.kind == "images" and made.images is not None else 0
     duration = config.job_seconds * (
-        1 + jitter.uniform(-1, 1) * config.jitter + config.extra_image_share * (images.count - 1)
+        1 + jitter.uniform(-1, 1) * config.jitter + config.extra_image_share * extra
     )
     return JobRecord(
         id=str(uuid.uuid4()),
         api_key=api_key,
         route=route,
-        model=spec.model,
+        model=spec.model if (spec := spec_for(body, route)) else str(body.get("model")),
         body=body,
         created=now,
         processing_at=now + duration * 0.15,
@@ -153,8 +219,26 @@ def new_job(
         outcome="COMPLETED",
         error=None,
         result_shape="images",
-        cost=price(spec.model, params, images.count),
-        images=images,
-        input_urls=tuple(image_inputs_of(body)),
+        cost=made.cost,
+        images=made.images,
+        input_urls=tuple(url for url, _ in made.inputs),
+        input_kinds=tuple(kind for _, kind in made.inputs),
+        output=made.kind,
+        video=made.video,
+        audio=made.audio,
+        caption=made.caption,
+        title=made.title,
+        source=made.source,
+        parent_id=parent_id,
         webhook_status="pending" if wants_terminal_webhook(body) else None,
     )
+
+
+def track_id(job_id: str, n: int) -> str:
+    """
+    The id of a Suno job's ``n``-th track (stable: derived from the job's id).
+
+    :param job_id: The job.
+    :param n: 1 or 2.
+    """
+    return str(uuid.uuid5(uuid.UUID(job_id), f"track-{n}"))

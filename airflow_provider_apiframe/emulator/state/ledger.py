@@ -1,4 +1,15 @@
-"""The credits ledger: the balance, credits promised to running jobs, charges, and prices."""
+"""
+The credits ledger: the balance, credits promised to running jobs, charges, and prices.
+
+Illustrative prices (the real API's are on its dashboard), as ``GET /v2/models`` shows them:
+
+- images: 8 credits per result image (a Midjourney grid is one result), GPT Image by quality
+  (2, 6, 24, 6 for ``low``, ``medium``, ``high``, ``auto``) per image;
+- video: 4 credits per second asked for (the ``duration`` parameter, else 5 s), rounded up;
+- music: 20 credits a job (a Suno pair of tracks, or a model's songs);
+- follow-up actions (no model of their own in the catalogue): Midjourney ``upsample`` 4, the
+  others 8; Suno ``stems`` 10, the others 20.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +24,18 @@ _FLAT_PRICE = 8
 _VIDEO_PER_SECOND = 4
 _VIDEO_DEFAULT_SECONDS = 5
 _MUSIC_PRICE = 20
+#: Prices of the follow-up actions (Midjourney's and Suno's), a job each.
+ACTION_PRICES = {
+    "upsample": 4,
+    "variation": 8,
+    "inpaint": 8,
+    "outpaint": 8,
+    "pan": 8,
+    "extend": _MUSIC_PRICE,
+    "cover": _MUSIC_PRICE,
+    "add_vocals": _MUSIC_PRICE,
+    "stems": 10,
+}
 
 PricingMode = Literal["flat", "per-second", "per-output"]
 
@@ -48,6 +71,15 @@ def pricing(model: str, modality: str) -> Pricing:
     return Pricing("per-output", _FLAT_PRICE, _FLAT_PRICE)
 
 
+def action_price(action: str) -> int:
+    """
+    Credits a follow-up action costs when it completes.
+
+    :param action: e.g. ``upsample`` or ``stems``.
+    """
+    return ACTION_PRICES.get(action, _FLAT_PRICE)
+
+
 class InsufficientCredits(Exception):
     """
     The team cannot pay for a job: ``402``.
@@ -68,7 +100,7 @@ def price(model: str, params: dict[str, Any], count: int, *, modality: str = "im
 
     :param model: The model.
     :param params: Its parameters block.
-    :param count: Number of images.
+    :param count: Number of result images (ignored by the other modalities).
     :param modality: ``image``, ``video`` or ``music``.
     """
     rule = pricing(model, modality)

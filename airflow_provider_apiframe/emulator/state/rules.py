@@ -52,7 +52,8 @@ class OutcomeRule:
     :param outcome: ``failed`` (content policy), ``cancelled``, ``never`` (never finishes),
         ``string-result`` (result is one URL string), ``unknown-result`` (result of an unknown
         shape), ``expired`` (results purged as soon as the job completes), ``large-result`` (one
-        large PNG of random noise, ``EmulatorConfig.large_image_side`` pixels square) or
+        large PNG of random noise, ``EmulatorConfig.large_image_side`` pixels square, whatever the
+        job would have made) or
         ``unknown-status`` (ends in a status the contract does not have, ``ARCHIVED``).
     :param prompt_contains: Only jobs whose prompt contains this text.
     """
@@ -129,5 +130,6 @@ def apply_outcome(job: JobRecord, outcome: str | None, large_image_side: int) ->
     elif outcome == "large-result":
         side = large_image_side
         job.images = ImageSpec(count=1, size=(side, side), fmt="png", transparent=False, noise=True)
+        job.output, job.video, job.audio = "images", None, None
     elif outcome is not None:
         raise ValueError(f"unknown outcome {outcome!r}")

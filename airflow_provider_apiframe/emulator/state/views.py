@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_apiframe.emulator.state.jobs import JobRecord
+from airflow_provider_apiframe.emulator.state.jobs import JobRecord, track_id
 
 if TYPE_CHECKING:
     from airflow_provider_apiframe.emulator.state.facade import EmulatorState
@@ -42,9 +42,10 @@ def job_json(state: EmulatorState, job: JobRecord, base_url: str, now: float | N
     completed = status == "COMPLETED"
     result: Any = None
     if completed:
-        ext = job.images.fmt
-        urls = [f"{base_url}/files/{job.id}-{n}.{ext}" for n in range(1, job.images.count + 1)]
-        result = {"string": urls[0], "unknown": {"url": urls[0]}}.get(job.result_shape, {"images": urls})
+        urls = [f"{base_url}/files/{job.id}-{n}.{job.file_ext}" for n in range(1, job.file_count + 1)]
+        result = {"string": urls[0], "unknown": {"output": f"{job.id}-1"}}.get(
+            job.result_shape
+        ) or result_json(job, urls)
     ended = status in ("COMPLETED", "FAILED", "CANCELLED")
     return {
         "id": job.id,
@@ -60,6 +61,30 @@ def job_json(state: EmulatorState, job: JobRecord, base_url: str, now: float | N
         "input": job.body,
         "expired": state.is_expired(job, now),
     }
+
+
+def result_json(job: JobRecord, urls: list[str]) -> dict[str, Any]:
+    """
+    A COMPLETED job's ``result``, by what it makes (the shapes are listed in ``state/outputs.py``).
+
+    :param job: The job.
+    :param urls: Its result files' URLs, in order.
+    """
+    if job.output == "video":
+        return {"videos": urls}
+    if job.output == "audio":
+        return {"audio": urls}
+    if job.output == "stems":
+        return {"vocals": urls[0], "instrumental": urls[1]}
+    if job.output == "tracks":
+        seconds = job.audio.seconds if job.audio else 0.0
+        return {
+            "tracks": [
+                {"id": track_id(job.id, n), "title": job.title, "audio_url": url, "duration": seconds}
+                for n, url in enumerate(urls, 1)
+            ]
+        }
+    return {"images": urls}
 
 
 def describe_jobs(state: EmulatorState) -> list[dict[str, Any]]:
@@ -81,6 +106,8 @@ def describe_jobs(state: EmulatorState) -> list[dict[str, Any]]:
             "charged": job.id in charged,
             "idempotencyKeys": keys.get(job.id, []),
             "inputUrls": list(job.input_urls),
+            "output": job.output,
+            "parentJobId": job.parent_id,
         }
         for job in state.store.in_order()
     ]
