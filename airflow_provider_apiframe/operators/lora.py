@@ -209,8 +209,9 @@ class ApiframeLoraTrainOperator(BaseOperator):
                     "images", f"got {str(self.images)!r}, which is not a folder; allowed: a folder or a list"
                 )
                 return []
+            entries = folder.iterdir()  # type: ignore[no-untyped-call, unused-ignore]  # untyped in 3.1
             files = sorted(
-                (p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(FOLDER_EXTENSIONS)),
+                (p for p in entries if p.is_file() and p.name.lower().endswith(FOLDER_EXTENSIONS)),
                 key=lambda p: p.name,
             )
             return [

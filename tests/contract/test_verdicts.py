@@ -1,22 +1,23 @@
 """
-Requests generated from the contract for every model of every job route the provider builds
+Requests generated from the contract for every model and action of every job route
 (``tests/contract_cases.py``: a valid body, several invalid values of each parameter, unknown keys,
 broken shared fields): the provider's verdict and the emulator's equal the contract's.
 
-- the provider: ``create_image_job(model, route=..., prompt=..., model_params=body[<family>Params],
-  webhook_url=..., webhook_events=...)`` raises ``ApiframeInvalidParamsError`` exactly when the
-  contract refuses the body, and sends a body it accepts exactly as written;
+- the provider: ``create_job(model, route=..., prompt=..., model_params=body[<family>Params] (an
+  action's own fields), webhook_url=..., webhook_events=...)`` raises ``ApiframeInvalidParamsError``
+  exactly when the contract refuses the body, and sends a body it accepts exactly as written;
 - the cases the builder's arguments cannot express (an unknown top-level key; ``null`` for a field,
   which the builder's ``None`` means "not set") are counted; the contract refuses every one, and no
   body the builder makes has such a key or value;
 - the emulator: its validator on every case, and a sample of the cases through its HTTP API.
 
-With the snapshot of API 2.0.0 (56 alternatives: 51 generate, 1 edit, 2 upscale, 2 background-remove
-models): 3,770 cases, 1,189 valid and 2,581 invalid (generate 3,468: 1,088 / 2,380; edit 81: 27 / 54;
-upscale 145: 50 / 95; background-remove 76: 24 / 52); 743 inexpressible (56 unknown top-level keys,
-687 nulls), all invalid; 3,027 judged by the provider; zero disagreements. The core's contract
-check also agrees with ``jsonschema`` on the whole ``oneOf`` for every request body of the
-contract, routes the provider does not build yet included.
+With the snapshot of API 2.0.0 (106 model alternatives: 56 image, 43 video, 7 music; and the 9
+actions of the Midjourney and Suno action routes): 7,016 cases, 2,169 valid and 4,847 invalid
+(images generate 3,468; videos generate 2,472; music generate 344; Suno actions 176; Midjourney
+actions 134; the edit, upscale and background-remove routes 422); 1,384 inexpressible (106 unknown
+top-level keys, 1,277 nulls, 1 required-but-empty block left out, which the builder sends itself),
+all invalid; 5,632 judged by the provider; zero disagreements. The core's contract check also
+agrees with ``jsonschema`` on the whole ``oneOf`` for every request body of the contract.
 """
 
 from __future__ import annotations
