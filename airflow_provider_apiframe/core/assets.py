@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_provider_apiframe.core.calls import ApiCall
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
+from airflow_provider_apiframe.core.exchange import ApiCall
 from airflow_provider_apiframe.core.loras import schema_validator
 from airflow_provider_apiframe.core.schema_check import word
 

@@ -22,7 +22,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from airflow_provider_apiframe.core import contract
-from airflow_provider_apiframe.core.calls import ApiCall
+from airflow_provider_apiframe.core.exchange import ApiCall
 
 __all__ = ["LORA_TERMINAL", "LORA_UNUSABLE", "Lora", "LoraCreated", "LoraList", "LoraStatus", "NoContent"]
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError

@@ -12,8 +12,8 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_apiframe.core import contract
-from airflow_provider_apiframe.core.calls import ApiCall
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
+from airflow_provider_apiframe.core.exchange import ApiCall
 
 #: The ``modality`` values the contract allows.
 MODALITIES = ("image", "video", "music")

@@ -22,7 +22,7 @@ from airflow_provider_apiframe.triggerer import pool
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-    from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.exchange import ApiCall
     from airflow_provider_apiframe.core.models import JobAccepted, JobList, Me, Upload
     from airflow_provider_apiframe.core.models_catalogue import CatalogueEntry, ModelCatalogue
     from airflow_provider_apiframe.transports.asynchronous import AsyncTransport

@@ -10,7 +10,7 @@ from airflow_provider_apiframe.core.catalog import ACTIONS, MIDJOURNEY_ACTION, S
 from airflow_provider_apiframe.operators.base import ApiframeJobOperator
 
 if TYPE_CHECKING:
-    from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.exchange import ApiCall
     from airflow_provider_apiframe.core.models import JobAccepted
 
 

@@ -25,7 +25,7 @@ from airflow_provider_apiframe.operators.staging import stage_inputs, upload_inp
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.exchange import ApiCall
     from airflow_provider_apiframe.core.media import Kind
     from airflow_provider_apiframe.core.models import JobAccepted
     from airflow_provider_apiframe.storage import LocalFile

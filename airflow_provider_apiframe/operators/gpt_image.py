@@ -16,7 +16,7 @@ from airflow_provider_apiframe.operators.base import ApiframeJobOperator
 from airflow_provider_apiframe.operators.image import ApiframeImageGenerateOperator
 
 if TYPE_CHECKING:
-    from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.exchange import ApiCall
     from airflow_provider_apiframe.core.models import JobAccepted
 
 _SHARED = ("prompt", "webhook_url", "webhook_events", *ApiframeJobOperator.template_fields)

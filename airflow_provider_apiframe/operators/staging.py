@@ -16,7 +16,7 @@ from airflow_provider_apiframe.core.validation import Problems
 from airflow_provider_apiframe.storage import LocalFile, read_input_media
 
 if TYPE_CHECKING:
-    from airflow_provider_apiframe.core.calls import ApiCall
+    from airflow_provider_apiframe.core.exchange import ApiCall
     from airflow_provider_apiframe.core.media import Kind
     from airflow_provider_apiframe.core.models import JobAccepted
     from airflow_provider_apiframe.core.retry import Logger

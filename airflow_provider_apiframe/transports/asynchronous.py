@@ -17,8 +17,8 @@ from airflow_provider_apiframe.core.errors import ApiframeRateLimitError
 from airflow_provider_apiframe.transports.base import api_headers, no_response
 
 if TYPE_CHECKING:
-    from airflow_provider_apiframe.core.calls import ApiCall
     from airflow_provider_apiframe.core.config import ClientConfig
+    from airflow_provider_apiframe.core.exchange import ApiCall
     from airflow_provider_apiframe.core.retry import Logger, RetryPolicy
 
 T = TypeVar("T", bound=BaseModel)

@@ -1,7 +1,7 @@
 """
 What both transports share: the headers they send, what a download reports, how a missing answer is told.
 
-The transports are thin: they put an :class:`~airflow_provider_apiframe.core.calls.ApiCall` on the
+The transports are thin: they put an :class:`~airflow_provider_apiframe.core.exchange.ApiCall` on the
 wire and hand the answer back to it; the retry loop is ``tenacity`` driven by the core's one
 :class:`~airflow_provider_apiframe.core.retry.RetryPolicy`. Neither has error or retry logic of its
 own. The sync one (:mod:`.sync`, ``requests``) serves workers; the async one (:mod:`.asynchronous`,
@@ -20,8 +20,8 @@ from airflow_provider_apiframe import __version__
 from airflow_provider_apiframe.core.errors import ApiframeTransportError
 
 if TYPE_CHECKING:
-    from airflow_provider_apiframe.core.calls import ApiCall
     from airflow_provider_apiframe.core.config import ClientConfig
+    from airflow_provider_apiframe.core.exchange import ApiCall
 
 USER_AGENT = f"airflow-provider-apiframe/{__version__}"
 #: Opens where a download goes, given the file's content type (read from its bytes).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from rfc3986_validator import validate_rfc3986
 
-from airflow_provider_apiframe.emulator.routes.common import ApiKey, Emulated, error, invalid
+from airflow_provider_apiframe.emulator.routes.common import ApiKey, Emulated, error, invalid, read_json
 from airflow_provider_apiframe.emulator.state import EmulatorState, iso_time
 
 _TYPES = ("image", "video", "audio")
@@ -41,10 +40,7 @@ async def create_asset(request: Request, key: ApiKey, emulated: Emulated) -> Res
     :param key: The caller's key.
     :param emulated: The emulator's services.
     """
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        return error(400, "Request body is not valid JSON.")
+    body = await read_json(request)
     if not isinstance(body, dict):
         return invalid({"body": ["Expected object"]})
     problems: dict[str, list[str]] = {}

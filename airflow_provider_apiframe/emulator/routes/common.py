@@ -1,8 +1,9 @@
-"""What the routers share: the emulator's services, the API key dependency, and error answers."""
+"""What the routers share: the emulator's services, the API key dependency, the JSON body, error answers."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, HTTPException, Request
@@ -65,6 +66,18 @@ async def api_key(request: Request, found: Annotated[Services, Depends(services)
 #: A route's services, and its caller's checked API key.
 Emulated = Annotated[Services, Depends(services)]
 ApiKey = Annotated[str, Depends(api_key)]
+
+
+async def read_json(request: Request) -> Any:
+    """
+    The request's JSON body; a ``400`` when it is not JSON.
+
+    :param request: The request.
+    """
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        raise HTTPException(400, "Request body is not valid JSON.") from None
 
 
 def error(status: int, message: str) -> JSONResponse:

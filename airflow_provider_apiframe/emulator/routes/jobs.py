@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import QueryParams
 
 from airflow_provider_apiframe.core.catalog import ROUTE_SCHEMAS
-from airflow_provider_apiframe.emulator.routes.common import ApiKey, Emulated, error, invalid
+from airflow_provider_apiframe.emulator.routes.common import ApiKey, Emulated, error, invalid, read_json
 from airflow_provider_apiframe.emulator.state import EmulatorState, InsufficientCredits, JobRecord, iso_time
 from airflow_provider_apiframe.emulator.state.outputs import Output
 
@@ -36,10 +36,7 @@ def _submit_route(route: str) -> Callable[..., Awaitable[Response]]:
     """The handler of one job-creating route."""
 
     async def submit(request: Request, key: ApiKey, emulated: Emulated) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return error(400, "Request body is not valid JSON.")
+        body = await read_json(request)
         return accept(request, key, emulated, route, body, emulated.validator.validate(route, body))
 
     return submit

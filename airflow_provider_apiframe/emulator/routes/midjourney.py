@@ -17,16 +17,11 @@ job then runs, is charged, replayed and faulted as every job is.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-
 from airflow_provider_apiframe.core.catalog import MIDJOURNEY_ACTION
-from airflow_provider_apiframe.emulator.routes.common import ApiKey, Emulated, error
-from airflow_provider_apiframe.emulator.routes.jobs import accept
-from airflow_provider_apiframe.emulator.state import EmulatorState, JobRecord
+from airflow_provider_apiframe.emulator.routes.actions import action_router
+from airflow_provider_apiframe.emulator.state import JobRecord
 from airflow_provider_apiframe.emulator.state.ledger import action_price
 from airflow_provider_apiframe.emulator.state.outputs import GRID_SIZE, Output
 
@@ -41,58 +36,15 @@ ACTS_ON = {
     "pan": "upsample",
 }
 
-router = APIRouter()
 
-
-@router.post(ROUTE, status_code=202)
-async def midjourney_action(request: Request, key: ApiKey, emulated: Emulated) -> Response:
-    """
-    Start an upsample, variation, inpaint, outpaint or pan of a Midjourney job.
-
-    :param request: The request.
-    :param key: The caller's key.
-    :param emulated: The emulator's services.
-    """
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        return error(400, "Request body is not valid JSON.")
-    problems = emulated.validator.validate(ROUTE, body)
-    output: Output | None = None
-    conflict: str | None = None
-    if not problems:
-        parent = emulated.state.jobs.get(body["parentJobId"])
-        if parent is None or parent.api_key != key or parent.model != _MODEL:
-            problems["parentJobId"] = ["No Midjourney job of yours has this id"]
-        else:
-            conflict = unavailable(emulated.state, parent, body["action"])
-            if conflict is None:
-                output = plan_action(parent, body, emulated.base_url(request))
-    return accept(
-        request,
-        key,
-        emulated,
-        ROUTE,
-        body,
-        problems,
-        output=output,
-        parent_id=body.get("parentJobId") if output else None,
-        conflict=conflict,
-    )
-
-
-def unavailable(state: EmulatorState, parent: JobRecord, action: str) -> str | None:
+def unavailable(parent: JobRecord, action: str) -> str | None:
     """
     Why ``action`` is not available for ``parent`` (the ``409``'s message), or None when it is.
 
-    :param state: The emulator's state.
-    :param parent: A Midjourney job of the caller.
+    :param parent: A completed Midjourney job of the caller.
     :param action: The action asked for.
     """
     wanted = ACTS_ON[action]
-    status = state.status(parent)[0]
-    if status != "COMPLETED":
-        return f"The {action} action needs a completed job; job {parent.id} is {status}."
     if parent.output != wanted:
         made = {"grid": "a grid", "upsample": "an upsample"}.get(parent.output, "no grid")
         return (
@@ -102,12 +54,13 @@ def unavailable(state: EmulatorState, parent: JobRecord, action: str) -> str | N
     return None
 
 
-def plan_action(parent: JobRecord, body: dict[str, Any], links: str) -> Output:
+def plan_action(parent: JobRecord, body: dict[str, Any], _: dict[str, list[str]], links: str) -> Output:
     """
     What an available action on ``parent`` makes: from the chosen image, as large as the parent's.
 
     :param parent: The completed grid (upsample, variation) or upsample (the others).
     :param body: The validated action.
+    :param _: The request's problems by field (an available action adds none).
     :param links: The base URL of the parent's result files.
     """
     action = str(body["action"])
@@ -123,3 +76,12 @@ def plan_action(parent: JobRecord, body: dict[str, Any], links: str) -> Output:
         images=dataclasses.replace(parent.images, count=count),
         inputs=((chosen, "image"),),
     )
+
+
+router = action_router(
+    ROUTE,
+    _MODEL,
+    unavailable,
+    plan_action,
+    "Start an upsample, variation, inpaint, outpaint or pan of a Midjourney job.",
+)

@@ -18,17 +18,12 @@ The new job then runs, is charged, replayed and faulted as every job is.
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from airflow_provider_apiframe.core.catalog import SUNO_ACTION
 from airflow_provider_apiframe.emulator.audio import EXTEND_SECONDS, AudioSpec, clamp
-from airflow_provider_apiframe.emulator.routes.common import ApiKey, Emulated, error
-from airflow_provider_apiframe.emulator.routes.jobs import accept
-from airflow_provider_apiframe.emulator.state import EmulatorState, JobRecord
+from airflow_provider_apiframe.emulator.routes.actions import action_router
+from airflow_provider_apiframe.emulator.state import JobRecord
 from airflow_provider_apiframe.emulator.state.jobs import track_id
 from airflow_provider_apiframe.emulator.state.ledger import action_price
 from airflow_provider_apiframe.emulator.state.outputs import SUNO_TRACKS, Output
@@ -36,57 +31,14 @@ from airflow_provider_apiframe.emulator.state.outputs import SUNO_TRACKS, Output
 ROUTE = SUNO_ACTION
 _MODEL = "suno"
 
-router = APIRouter()
 
-
-@router.post(ROUTE, status_code=202)
-async def suno_action(request: Request, key: ApiKey, emulated: Emulated) -> Response:
-    """
-    Start an extend, cover, add_vocals or stems of a Suno track.
-
-    :param request: The request.
-    :param key: The caller's key.
-    :param emulated: The emulator's services.
-    """
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        return error(400, "Request body is not valid JSON.")
-    problems = emulated.validator.validate(ROUTE, body)
-    output: Output | None = None
-    conflict: str | None = None
-    if not problems:
-        parent = emulated.state.jobs.get(body["parentJobId"])
-        if parent is None or parent.api_key != key or parent.model != _MODEL:
-            problems["parentJobId"] = ["No Suno job of yours has this id"]
-        elif (conflict := unavailable(emulated.state, parent, body["action"])) is None:
-            track = chosen_track(parent, body, problems)
-            if track is not None:
-                output = plan_action(parent, track, body, problems)
-    return accept(
-        request,
-        key,
-        emulated,
-        ROUTE,
-        body,
-        problems,
-        output=output,
-        parent_id=body.get("parentJobId") if output else None,
-        conflict=conflict,
-    )
-
-
-def unavailable(state: EmulatorState, parent: JobRecord, action: str) -> str | None:
+def unavailable(parent: JobRecord, action: str) -> str | None:
     """
     Why ``action`` is not available for ``parent`` (the ``409``'s message), or None when it is.
 
-    :param state: The emulator's state.
-    :param parent: A Suno job of the caller.
+    :param parent: A completed Suno job of the caller.
     :param action: The action asked for.
     """
-    status = state.status(parent)[0]
-    if status != "COMPLETED":
-        return f"The {action} action needs a completed job; job {parent.id} is {status}."
     if parent.output != "tracks":
         made = (
             "stems, which accept no further actions" if parent.output == "stems" else "not a pair of tracks"
@@ -117,16 +69,19 @@ def chosen_track(parent: JobRecord, body: dict[str, Any], problems: dict[str, li
 
 
 def plan_action(
-    parent: JobRecord, track: int, body: dict[str, Any], problems: dict[str, list[str]]
+    parent: JobRecord, body: dict[str, Any], problems: dict[str, list[str]], _: str
 ) -> Output | None:
     """
-    What an available action on the parent's ``track`` makes, or None (its problem is added).
+    What an available action on the track it names makes, or None (its problem is added).
 
     :param parent: The parent, a completed pair of tracks.
-    :param track: Which of its tracks (1-based).
     :param body: The validated action.
     :param problems: The request's problems by field.
+    :param _: The base URL of result links (the action's files are drawn afresh).
     """
+    track = chosen_track(parent, body, problems)
+    if track is None:
+        return None
     action = str(body["action"])
     seconds = parent.audio.seconds if parent.audio else 0.0
     caption = str(body.get("prompt") or parent.prompt)
@@ -142,3 +97,8 @@ def plan_action(
     title = str(body.get("title") or parent.title)
     audio = AudioSpec(SUNO_TRACKS, seconds)
     return Output("tracks", action_price(action), caption, audio=audio, title=title)
+
+
+router = action_router(
+    ROUTE, _MODEL, unavailable, plan_action, "Start an extend, cover, add_vocals or stems of a Suno track."
+)
