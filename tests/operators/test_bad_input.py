@@ -164,12 +164,6 @@ def build(operator: type, overrides: dict[str, Any]) -> Any:
     return operator(**kwargs, deferrable=False, poll_interval=0.05, timeout=10)
 
 
-@pytest.fixture
-def api(emulator: Any, use_connection: Any) -> Any:
-    use_connection(emulator.url)
-    return emulator
-
-
 @pytest.mark.parametrize(("operator", "overrides", "field", "allowed"), CASES)
 def test_bad_input_fails_naming_the_field_before_any_request(
     api: Any, operator: type, overrides: dict[str, Any], field: str, allowed: str

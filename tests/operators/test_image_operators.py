@@ -46,13 +46,6 @@ def fast(**kwargs: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def api(emulator: Any, use_connection: Any) -> Any:
-    """The emulator, with ``apiframe_default`` pointing at it."""
-    use_connection(emulator.url)
-    return emulator
-
-
-@pytest.fixture
 def image_url(api: Any) -> str:
     """An input image the emulator can fetch (one of its own uploads); the request log is cleared."""
     url = ApiframeHook().upload_image("product.png", PRODUCT.read_bytes(), "image/png").url

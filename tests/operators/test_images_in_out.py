@@ -123,13 +123,6 @@ def check_files(
 
 
 @pytest.fixture
-def api(emulator: Any, use_connection: Any) -> Any:
-    """The emulator, with ``apiframe_default`` pointing at it."""
-    use_connection(emulator.url)
-    return emulator
-
-
-@pytest.fixture
 def memory_fs() -> Any:
     """An fsspec memory filesystem attached for ``memory://`` paths, emptied afterwards."""
     from airflow.sdk.io import attach

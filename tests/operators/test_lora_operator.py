@@ -34,12 +34,6 @@ def image(n: int, fmt: str = "PNG") -> bytes:
 
 
 @pytest.fixture
-def api(emulator: Any, use_connection: Any) -> Any:
-    use_connection(emulator.url)
-    return emulator
-
-
-@pytest.fixture
 def folder(tmp_path: Path) -> Path:
     shots = tmp_path / "shots"
     shots.mkdir()

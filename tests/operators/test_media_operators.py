@@ -42,13 +42,6 @@ def fast(**kwargs: Any) -> dict[str, Any]:
     return {"task_id": "make", "deferrable": False, "poll_interval": 0.05, "timeout": 60, **kwargs}
 
 
-@pytest.fixture
-def api(emulator: Any, use_connection: Any) -> Any:
-    """The emulator, with ``apiframe_default`` pointing at it."""
-    use_connection(emulator.url)
-    return emulator
-
-
 def posts(api: Any) -> list[str]:
     return [path for method, path, _ in api.state.requests if method == "POST"]
 
