@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeHTTPError, ApiframeJobError
-from airflow_provider_apiframe.core.media import EXTENSIONS, Kind, kind_of
-from airflow_provider_apiframe.core.validation import (
+from airflow_provider_apiframe.core.media import (
+    EXTENSIONS,
+    Kind,
     check_input_location,
     check_input_size,
     check_input_type,
+    kind_of,
     unreadable_input,
 )
 

@@ -21,11 +21,8 @@ from pydantic_core import PydanticCustomError
 from rfc3986_validator import validate_rfc3986
 
 from airflow_provider_apiframe.core.errors import ApiframeConfigError, ApiframeInvalidParamsError
-from airflow_provider_apiframe.core.media import MAX_UPLOAD_BYTES, Kind, sniff_media
 
 PROMPT_MAX_LENGTH = 2000
-#: How an input image may be given, as refusals word it.
-INPUT_ALLOWED = "allowed: an http:// or https:// URL, a local path or an ObjectStoragePath"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -161,70 +158,6 @@ def check_duration(name: str, value: float | timedelta) -> float:
             f"{name} must be a positive, finite number of seconds or a timedelta (got {value!r})"
         )
     return float(seconds)
-
-
-def check_input_location(location: Any, *, is_path: bool) -> None:
-    """
-    Check that an input image is given as something storage can read, or raise ``ValueError``.
-
-    :param location: The value given.
-    :param is_path: Whether it is a string, a ``PathLike`` or an ``ObjectStoragePath``.
-    """
-    if not is_path:
-        raise ValueError(f"got {type(location).__name__}; {INPUT_ALLOWED}")
-    if not str(location).strip():
-        raise ValueError(f"got an empty string; {INPUT_ALLOWED}")
-
-
-def check_input_size(location: Any, size: int, kind: Kind = "image") -> None:
-    """
-    Check an input file's size before reading it (25 MB for images and audio, 50 MB for video).
-
-    :param location: Where it is.
-    :param size: Its size in bytes.
-    :param kind: What the parameter takes: ``image``, ``video`` or ``audio``.
-    :raises ValueError: It is larger than the API takes.
-    """
-    limit = MAX_UPLOAD_BYTES[kind]
-    if size > limit:
-        raise ValueError(
-            f"got {str(location)!r}: {size / 2**20:.1f} MB; the API takes input {_PLURALS[kind]} of at most "
-            f"{limit // 2**20} MB"
-        )
-
-
-def check_input_type(location: Any, data: bytes, kind: Kind = "image") -> str:
-    """
-    Return an input file's content type, read from its bytes; ``ValueError`` if it is not of ``kind``.
-
-    :param location: Where it is.
-    :param data: Its bytes (at least the first 16).
-    :param kind: What the parameter takes: ``image``, ``video`` or ``audio``.
-    """
-    sniffed = sniff_media(data[:16])
-    if sniffed is None or sniffed[0] != kind:
-        raise ValueError(f"got {str(location)!r}, which is not {_KIND_TYPES[kind]}")
-    return sniffed[1]
-
-
-_PLURALS = {"image": "images", "video": "videos", "audio": "audio files"}
-_KIND_TYPES = {
-    "image": "a PNG, JPEG, WebP or GIF image",
-    "video": "an MP4, WebM or MOV video",
-    "audio": "an MP3, WAV, OGG or M4A audio file",
-}
-
-
-def unreadable_input(location: Any, error: BaseException | None = None) -> ValueError:
-    """
-    The refusal of an input image that cannot be read.
-
-    :param location: Where it was looked for.
-    :param error: Why it could not be read; ``None`` when it is not there.
-    """
-    if error is None:
-        return ValueError(f"got {str(location)!r}, which does not exist or is not a file; {INPUT_ALLOWED}")
-    return ValueError(f"got {str(location)!r} ({error}); {INPUT_ALLOWED}")
 
 
 def check_api_key(api_key: str | None) -> str:

@@ -8,16 +8,18 @@ from typing import Any
 import pytest
 
 from airflow_provider_apiframe.core.errors import ApiframeConfigError, ApiframeInvalidParamsError
+from airflow_provider_apiframe.core.media import (
+    check_input_location,
+    check_input_size,
+    check_input_type,
+    unreadable_input,
+)
 from airflow_provider_apiframe.core.models import GptImageParams
 from airflow_provider_apiframe.core.validation import (
     Problems,
     check_base_url,
     check_duration,
-    check_input_location,
-    check_input_size,
-    check_input_type,
     check_job_id,
-    unreadable_input,
     validate_request,
 )
 
