@@ -211,7 +211,11 @@ def test_the_task_process_killed_right_after_submitting(airflow: Deployment) -> 
     if cleared:  # the operator clears the task instead; the new try must re-attach all the same
         airflow.airflow("tasks", "clear", "reattach_after_failed_try", "--yes")
         state = airflow.wait_for_run("reattach_after_failed_try", run_id)
-    assert state == "success"
+    # Seen once under a full run's load (passed on its rerun and in both CI lanes): keep the evidence.
+    assert state == "success", (
+        airflow.task_instances("reattach_after_failed_try", run_id),
+        airflow.task_log("reattach_after_failed_try", run_id, "draw")[-6000:],
+    )
 
     assert airflow.task_instances("reattach_after_failed_try", run_id) == {("draw", -1): ("success", 2)}
     (job,) = ledger(airflow)
