@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 #: The keys of a job task's result (XCom).
 RESULT_KEYS = {
-    "job_id", "status", "model", "media", "images", "videos", "audio", "credit_cost", "progress", "files"
+    "job_id", "status", "model", "media", "images", "videos", "audio", "credit_cost", "progress", "files",
+    "estimated_credits",
 }  # fmt: skip
 #: A distinctive key, so that any leak of it is easy to find.
 API_KEY = "afk_test_Zq8vXw3kLmN0pR7sT2uV"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, BaseOperatorLink, ObjectStoragePath
 
 from airflow_provider_apiframe.core import clock
+from airflow_provider_apiframe.core.budget import check_budget, check_max_credits, worst_case
 from airflow_provider_apiframe.core.idempotency import KeySequence, derive_key
 from airflow_provider_apiframe.core.models import Job
 from airflow_provider_apiframe.core.outcomes import is_terminal, job_result
@@ -64,6 +65,10 @@ class ApiframeJobOperator(BaseOperator):
     :param poll_interval: Longest wait between two status polls, in seconds (polls start at 2 s).
     :param timeout: Seconds, from the start of the task, before the wait fails with a timeout.
         The job itself keeps running at Apiframe; clearing the task re-attaches to it.
+    :param max_credits: The most the job may cost. Before anything is sent, its worst case is worked
+        out from the model catalogue (``GET /v2/models``; see :mod:`~airflow_provider_apiframe.core.budget`)
+        and a request over budget, or one of a model the catalogue does not price, fails at once,
+        without retries. The result's ``estimated_credits`` holds that worst case.
     """
 
     template_fields: Sequence[str] = ("idempotency_key", "output_path")
@@ -71,6 +76,8 @@ class ApiframeJobOperator(BaseOperator):
     operator_extra_links: Collection[BaseOperatorLink] = (ApiframeImageLink(),)
     #: The first result file, for the extra link.
     first_image_url: str | None = None
+    #: The worst case of this task's request, when a budget is set (``max_credits``).
+    estimated_credits: float | None = None
     #: Dotted paths, within :meth:`request_values`, of the values that are input media, with their kind.
     media_input_paths: tuple[tuple[str, Kind], ...] = ()
 
@@ -85,6 +92,7 @@ class ApiframeJobOperator(BaseOperator):
         wait_for_completion: bool = True,
         poll_interval: float | timedelta = 5.0,
         timeout: float | timedelta = 1800.0,
+        max_credits: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -96,6 +104,7 @@ class ApiframeJobOperator(BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.poll_interval = check_duration("poll_interval", poll_interval)
         self.timeout = check_duration("timeout", timeout)
+        self.max_credits = check_max_credits(max_credits)
 
     @cached_property
     def hook(self) -> ApiframeHook:
@@ -121,25 +130,33 @@ class ApiframeJobOperator(BaseOperator):
             output_target(self)
             values, local_images = stage_inputs(self.request_values(), self.media_input_paths)
             call = self.build_call(values)
+            self.estimated_credits = self._worst_case(call)
             job = self._submit(call, local_images, context, deadline)
         context["ti"].xcom_push(key="job_id", value=job.id)
         if is_terminal(job):
             return self.finish(job, context)
         if not self.wait_for_completion:
-            return {**job_result(job), "files": []}
+            return {**job_result(job), "files": [], "estimated_credits": self.estimated_credits}
         if self.deferrable:
-            defer_until_done(self, job.id, self.apiframe_conn_id, deadline, self.poll_interval, context)
+            resume_with = None if self.max_credits is None else {"estimated_credits": self.estimated_credits}
+            defer_until_done(
+                self, job.id, self.apiframe_conn_id, deadline, self.poll_interval, context, resume_with
+            )
         job = self.hook.wait_for_job(
             job.id, timeout=deadline - clock.now(), poll_interval=self.poll_interval, poll_now=False
         )
         return self.finish(job, context)
 
-    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Context, event: Any = None, estimated_credits: float | None = None
+    ) -> dict[str, Any]:
         """
         Resume after the trigger fired: return the result, or fail with the trigger's reason.
 
         :param event: The trigger's event.
+        :param estimated_credits: The request's worst case, worked out before deferring.
         """
+        self.estimated_credits = estimated_credits
         job = resumed_job(self, context, event)
         return self.execute(context) if job is None else self.finish(job, context)
 
@@ -150,7 +167,30 @@ class ApiframeJobOperator(BaseOperator):
         :param job: The job, in a terminal status.
         :param context: The task's context (for Asset events).
         """
-        return finish(self, job, context)
+        result = finish(self, job, context)
+        if self.max_credits is not None:
+            self.log.info(
+                "Apiframe job %s spent %s credit(s); its worst case was %g, the budget %g",
+                job.id,
+                job.credit_cost,
+                self.estimated_credits,
+                self.max_credits,
+            )
+        return result
+
+    def _worst_case(self, call: ApiCall[JobAccepted]) -> float | None:
+        """Refuse a request over ``max_credits`` before it is sent; return its worst case (with a budget)."""
+        if self.max_credits is None:
+            return None
+        estimate = worst_case(call.json or {}, call.path, self.hook.list_models())
+        check_budget(estimate, self.max_credits)
+        self.log.info(
+            "The request may cost up to %g credits (%s); the budget is %g",
+            estimate.credits,
+            estimate.how,
+            self.max_credits,
+        )
+        return estimate.credits
 
     def _job_after_submitting(
         self, accepted: JobAccepted, call: ApiCall[JobAccepted], deadline: float

@@ -13,7 +13,13 @@ if TYPE_CHECKING:
 
 
 def defer_until_done(
-    task: BaseOperator, job_id: str, conn_id: str, deadline: float, poll_interval: float, context: Context
+    task: BaseOperator,
+    job_id: str,
+    conn_id: str,
+    deadline: float,
+    poll_interval: float,
+    context: Context,
+    resume_with: dict[str, Any] | None = None,
 ) -> NoReturn:
     """
     Free the worker: the trigger polls the job and resumes the task in its ``execute_complete``.
@@ -24,6 +30,7 @@ def defer_until_done(
     :param deadline: Wall-clock time at which the trigger gives up with a timeout event.
     :param poll_interval: Longest wait between two polls, in seconds.
     :param context: The task's context (its try number goes with the trigger, into its event).
+    :param resume_with: Keyword arguments ``execute_complete`` resumes with (small, JSON-able).
     """
     trigger = ApiframeJobTrigger(
         job_id,
@@ -33,7 +40,7 @@ def defer_until_done(
         deferred_on_try=context["ti"].try_number,
     )
     # No framework timeout: the trigger enforces the deadline with a clean timeout event.
-    task.defer(trigger=trigger, method_name="execute_complete", timeout=None)
+    task.defer(trigger=trigger, method_name="execute_complete", kwargs=resume_with, timeout=None)
 
 
 def resumed_job(task: BaseOperator, context: Context, event: Any) -> Job | None:

@@ -1,7 +1,8 @@
 """
 The one mapping of the provider's errors to Airflow's.
 
-- bad input (a refused parameter, a ``400``, an idempotency key reused for another request) cannot
+- bad input (a refused parameter, a ``400``, an idempotency key reused for another request, a
+  request over its ``max_credits``) cannot
   get better by retrying: the task fails at once, without retries;
 - a sensor's wait that timed out is a sensor timeout, so that ``soft_fail`` skips;
 - every other :class:`~airflow_provider_apiframe.core.errors.ApiframeError` is left as it is, a
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from airflow_provider_apiframe._compat import AirflowFailException, AirflowSensorTimeout
+from airflow_provider_apiframe.core.budget import ApiframeBudgetError
 from airflow_provider_apiframe.core.errors import (
     ApiframeBadRequestError,
     ApiframeConflictError,
@@ -27,7 +29,7 @@ def fail_fast_on_bad_input() -> Iterator[None]:
     """Bad input cannot get better by retrying: fail the task without retries."""
     try:
         yield
-    except (ApiframeInvalidParamsError, ApiframeBadRequestError) as exc:
+    except (ApiframeInvalidParamsError, ApiframeBadRequestError, ApiframeBudgetError) as exc:
         raise AirflowFailException(str(exc)) from None
     except ApiframeConflictError as exc:
         raise AirflowFailException(

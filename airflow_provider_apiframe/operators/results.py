@@ -83,6 +83,7 @@ def finish(task: ResultTask, job: Job, context: Context) -> dict[str, Any]:
     result = completed_result(job)
     urls = [media["url"] for media in result["media"]]
     result["files"] = []
+    result["estimated_credits"] = getattr(task, "estimated_credits", None)  # with a budget
     if (target := output_target(task)) is not None:
         result["files"] = save_files(task.hook, job.id, urls, target)
     task.first_image_url = urls[0]

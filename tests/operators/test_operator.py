@@ -375,6 +375,7 @@ def test_job_already_completed_at_first_check_returns_without_deferring(
         "credit_cost": 10,
         "progress": 100,
         "files": [],
+        "estimated_credits": None,
     }
     assert json.loads(json.dumps(result)) == result
     assert ti.pushed == [("job_id", "job-1")]
@@ -445,6 +446,7 @@ def test_execute_complete_success_returns_the_result(result: Any, images: list[s
         "credit_cost": 20,
         "progress": 100,
         "files": [],
+        "estimated_credits": None,
     }
     assert json.loads(json.dumps(value)) == value
 
@@ -618,6 +620,7 @@ def test_without_waiting_returns_right_after_submitting(
         "credit_cost": None,
         "progress": None,  # the 202 tells the status only
         "files": [],
+        "estimated_credits": None,
     }
     assert (len(api.posts), len(api.gets)) == (1, 0), "nothing is read after submitting a new job"
     assert no_sleep == []
