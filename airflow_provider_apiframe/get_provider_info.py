@@ -56,6 +56,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_apiframe.operators.gpt_image",
                     "airflow_provider_apiframe.operators.image",
+                    "airflow_provider_apiframe.operators.batch",
                 ],
             }
         ],
@@ -64,7 +65,13 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "extra-links": ["airflow_provider_apiframe.operators.links.ApiframeImageLink"],
         "triggers": [
-            {"integration-name": "Apiframe", "python-modules": ["airflow_provider_apiframe.triggers.job"]}
+            {
+                "integration-name": "Apiframe",
+                "python-modules": [
+                    "airflow_provider_apiframe.triggers.job",
+                    "airflow_provider_apiframe.triggers.batch",
+                ],
+            }
         ],
         "connection-types": [
             {

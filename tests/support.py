@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import tenacity
+from airflow.sdk import Asset, AssetAlias
 
 from airflow_provider_apiframe.core.calls import ApiCall, generate_gpt_image, get_job
 from airflow_provider_apiframe.core.errors import (
@@ -402,3 +403,28 @@ def logged_text(env: dict[str, str]) -> str:
 def airflow_db(env: dict[str, str], query: str, *args: Any) -> list[tuple[Any, ...]]:
     with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
         return db.execute(query, args).fetchall()
+
+
+class FakeOutletEvent:
+    """What ``context["outlet_events"][outlet]`` gives a task: ``add`` for aliases, ``extra`` for assets."""
+
+    def __init__(self) -> None:
+        self.extra: dict[str, Any] = {}
+        self.added: list[tuple[Asset, dict[str, Any]]] = []
+
+    def add(self, asset: Asset, extra: dict[str, Any] | None = None) -> None:
+        self.added.append((asset, dict(extra or {})))
+
+
+class FakeOutletEvents:
+    """A recording stand-in for ``context["outlet_events"]`` (Assets are not hashable on Airflow 3.1)."""
+
+    def __init__(self) -> None:
+        self.events: dict[tuple[str, str], FakeOutletEvent] = {}
+
+    @staticmethod
+    def _key(outlet: Asset | AssetAlias) -> tuple[str, str]:
+        return (type(outlet).__name__, outlet.uri if isinstance(outlet, Asset) else outlet.name)
+
+    def __getitem__(self, outlet: Asset | AssetAlias) -> FakeOutletEvent:
+        return self.events.setdefault(self._key(outlet), FakeOutletEvent())

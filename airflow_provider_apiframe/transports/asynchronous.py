@@ -66,17 +66,27 @@ class AsyncTransport:
     :param config: Where and how to connect.
     :param client: The pooled client.
     :param log: Logger for retry warnings, unless a call brings its own.
+    :param max_in_flight: Requests in flight at most; callers beyond it wait their turn.
     """
 
-    def __init__(self, config: ClientConfig, client: httpx.AsyncClient, *, log: Logger | None = None):
+    def __init__(
+        self,
+        config: ClientConfig,
+        client: httpx.AsyncClient,
+        *,
+        log: Logger | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ):
         self.config = config
         self.log = log or logging.getLogger(__name__)
         self.governor = RateGovernor()
         self._client = client
-        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     @classmethod
-    async def open(cls, config: ClientConfig, *, log: Logger | None = None) -> AsyncTransport:
+    async def open(
+        cls, config: ClientConfig, *, log: Logger | None = None, max_in_flight: int = MAX_IN_FLIGHT
+    ) -> AsyncTransport:
         """
         Create a transport without blocking the event loop.
 
@@ -84,6 +94,7 @@ class AsyncTransport:
 
         :param config: Where and how to connect.
         :param log: Logger for retry warnings.
+        :param max_in_flight: Requests in flight at most (and connections kept).
         """
         verify: ssl.SSLContext | bool = False
         if config.verify_ssl:
@@ -93,9 +104,9 @@ class AsyncTransport:
             headers=api_headers(config),
             timeout=config.timeout,
             verify=verify,
-            limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT),
+            limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
         )
-        return cls(config, client, log=log)
+        return cls(config, client, log=log, max_in_flight=max_in_flight)
 
     async def send(
         self, call: ApiCall[T], *, retry: RetryPolicy | None = None, log: Logger | None = None

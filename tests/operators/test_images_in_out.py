@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from airflow.sdk import Asset, AssetAlias, ObjectStoragePath
 from PIL import Image
-from support import API_KEY, INPUTS, RESULT_KEYS, FakeTI
+from support import API_KEY, INPUTS, RESULT_KEYS, FakeOutletEvents, FakeTI
 
 from airflow_provider_apiframe import storage
 from airflow_provider_apiframe._compat import AirflowFailException
@@ -43,31 +43,6 @@ EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
 
 
 # --- fakes and helpers ----------------------------------------------------------------------------------
-
-
-class FakeOutletEvent:
-    """What ``context["outlet_events"][outlet]`` gives a task: ``add`` for aliases, ``extra`` for assets."""
-
-    def __init__(self) -> None:
-        self.extra: dict[str, Any] = {}
-        self.added: list[tuple[Asset, dict[str, Any]]] = []
-
-    def add(self, asset: Asset, extra: dict[str, Any] | None = None) -> None:
-        self.added.append((asset, dict(extra or {})))
-
-
-class FakeOutletEvents:
-    """A recording stand-in for ``context["outlet_events"]`` (Assets are not hashable on Airflow 3.1)."""
-
-    def __init__(self) -> None:
-        self.events: dict[tuple[str, str], FakeOutletEvent] = {}
-
-    @staticmethod
-    def _key(outlet: Asset | AssetAlias) -> tuple[str, str]:
-        return (type(outlet).__name__, outlet.uri if isinstance(outlet, Asset) else outlet.name)
-
-    def __getitem__(self, outlet: Asset | AssetAlias) -> FakeOutletEvent:
-        return self.events.setdefault(self._key(outlet), FakeOutletEvent())
 
 
 def gpt(**kwargs: Any) -> GptImageGenerateOperator:
@@ -120,20 +95,6 @@ def check_files(
             assert image.size == size
         contents.append(data)
     return contents
-
-
-@pytest.fixture
-def memory_fs() -> Any:
-    """An fsspec memory filesystem attached for ``memory://`` paths, emptied afterwards."""
-    from airflow.sdk.io import attach
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    fs = MemoryFileSystem()
-    attach("memory", fs=fs)
-    before = set(fs.store)
-    yield fs
-    for key in set(fs.store) - before:
-        fs.store.pop(key, None)
 
 
 # --- outputs ---------------------------------------------------------------------------------------------
