@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound=BaseModel)
 
+#: Connections kept per host for result files (a batch saves many items at once, from threads).
+FILE_CONNECTIONS = 64
+
 
 class SyncTransport:
     """
@@ -48,6 +51,10 @@ class SyncTransport:
         self._files = requests.Session()
         self._files.headers["User-Agent"] = USER_AGENT
         self._files.verify = config.verify_ssl
+        # A batch saves up to 256 items at once from threads: keep a connection for each.
+        pooled = requests.adapters.HTTPAdapter(pool_maxsize=FILE_CONNECTIONS)
+        self._files.mount("https://", pooled)
+        self._files.mount("http://", pooled)
 
     def send(self, call: ApiCall[T], *, retry: RetryPolicy | None = None) -> T:
         """
