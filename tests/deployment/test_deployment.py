@@ -28,6 +28,7 @@ pytestmark = pytest.mark.deployment
 
 DAGS = [
     ROOT / "tests" / "dags" / "deployment_batch.py",
+    ROOT / "tests" / "dags" / "deployment_catalogue_batch.py",
     ROOT / "tests" / "dags" / "deployment_faults.py",
     ROOT / "tests" / "dags" / "deployment_mapped.py",
     ROOT / "tests" / "dags" / "reattach_after_failed_try.py",
@@ -63,6 +64,11 @@ def fresh_emulator(airflow: Deployment, **options: Any) -> None:
 
 def ledger(airflow: Deployment) -> list[dict[str, Any]]:
     return list(airflow.emulator.admin("jobs"))
+
+
+def requests(airflow: Deployment) -> list[list[Any]]:
+    """The emulator's request log: ``[method, path, status]`` each."""
+    return list(airflow.emulator.admin("requests"))
 
 
 def submissions(airflow: Deployment) -> list[str]:
@@ -184,6 +190,66 @@ def test_the_triggerer_killed_with_sigkill_and_started_again(airflow: Deployment
         "jobs": 4,
         "charges": 4,
         "seconds_from_kill_to_run_success": round(time.monotonic() - killed, 1),
+    }
+
+
+def test_a_batch_survives_its_triggerer_killed_with_sigkill(airflow: Deployment) -> None:
+    """One task, 40 jobs, one trigger: a new triggerer picks the wait up; nothing is submitted again."""
+    fresh_emulator(airflow, job_seconds=40)
+    dag_id = "deployment_catalogue_batch"
+    run_id = airflow.trigger(dag_id, "batch_triggerer_crash")
+    wait_deferred(airflow, dag_id, run_id, 1)
+    # Deferred is not yet waited for: kill the triggerer once its trigger has read the job pages.
+    wait_for(
+        "the trigger to read the jobs",
+        lambda: (
+            airflow.postgres.query("SELECT count(*) FROM trigger WHERE triggerer_id IS NOT NULL") == [(1,)]
+            and any(method == "GET" and path.startswith("/v2/jobs") for method, path, _ in requests(airflow))
+        ),
+        timeout=60,
+    )
+
+    (running,) = [name for name in airflow.processes if name.startswith("triggerer")]
+    airflow.kill(running)  # SIGKILL to its whole process group, mid-wait
+    killed = time.monotonic()
+    ended_at_kill = sum(1 for job in ledger(airflow) if job["status"] == "COMPLETED")
+    assert ended_at_kill == 0, "the triggerer is killed while every job still runs"
+    time.sleep(2)
+    airflow.start("triggerer", "triggerer-after-batch")
+    assert airflow.wait_for_run(dag_id, run_id) == "success"
+    seconds = time.monotonic() - killed
+
+    assert airflow.task_instances(dag_id, run_id) == {("catalogue", -1): ("success", 1)}
+    jobs = ledger(airflow)
+    assert len(jobs) == 40, "one job per item"
+    assert all(job["charged"] and job["status"] == "COMPLETED" for job in jobs)
+    charges = [charge["jobId"] for charge in airflow.emulator.admin("state")["charges"]]
+    assert sorted(charges) == sorted(job["id"] for job in jobs), "exactly one charge per job"
+    assert len(submissions(airflow)) == 40, "no item was submitted again"
+    folder = airflow.images / "catalogue_batch" / run_id
+    lines = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(line["key"] for line in lines) == [f"sku-{n:03d}" for n in range(40)]
+    assert sorted(line["job_id"] for line in lines) == sorted(job["id"] for job in jobs)
+    for line in lines:
+        assert line["status"] == "COMPLETED", line
+        assert line["error"] is None, line
+        assert line["files"], line
+        for file in line["files"]:
+            assert os.path.getsize(file["path"]) == file["bytes"] > 0
+            assert os.path.dirname(file["path"]) == str(folder / line["key"])
+    (result,) = airflow.results(dag_id, run_id).values()
+    assert result["items"] == result["completed"] == 40
+    assert result["failed"] == result["skipped"] == 0
+    MEASURED["batch_triggerer_sigkill"] = {
+        "tasks": 1,
+        "items": 40,
+        "succeeded_first_try": 1,
+        "completed": result["completed"],
+        "jobs": len(jobs),
+        "charges": len(charges),
+        "submissions": len(submissions(airflow)),
+        "jobs_ended_at_kill": ended_at_kill,
+        "seconds_from_kill_to_run_success": round(seconds, 1),
     }
 
 
