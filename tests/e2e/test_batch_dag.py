@@ -26,13 +26,12 @@ def manifest_of(folder: Path) -> dict[str, dict[str, Any]]:
     return {line["key"]: line for line in map(json.loads, path.read_text().splitlines())}
 
 
-@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "in-worker"])
 def test_the_batch_example_renders_every_item_under_its_budget(
-    airflow_env: dict[str, str], emulator: Emulator, output: Path, deferrable: bool
+    airflow_env: dict[str, str], emulator: Emulator, output: Path
 ) -> None:
-    log = run_dag(
-        "apiframe_batch", airflow_env, emulator, output, APIFRAME_EXAMPLE_DEFERRABLE=str(deferrable).lower()
-    )
+    # Deferred only here (its trigger rebuilt from its kwargs); waiting in the worker is covered by
+    # tests/operators/test_batch_operator.py, which keeps the whole CI run shorter.
+    log = run_dag("apiframe_batch", airflow_env, emulator, output)
 
     state = emulator.state
     assert (len(state.jobs), len(state.charges)) == (7, 7), "one job and one charge per item"
@@ -62,7 +61,7 @@ def test_the_batch_example_renders_every_item_under_its_budget(
         "manifest",
     }
     assert summary["credits"] == sum(charge for _, charge in state.charges) <= 500
-    assert ("running trigger in line" in log) is deferrable
+    assert "running trigger in line" in log
     assert API_KEY not in log
 
 
