@@ -57,7 +57,7 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     }
     ratios = {}
     if runs["batch"] and runs["mapped"]:
-        pairs = list(zip(runs["batch"], runs["mapped"], strict=True))
+        pairs = list(zip(runs["batch"], runs["mapped"], strict=False))  # the runs made side by side
         ratios = {m: spread([round(mapped[m] / batch[m], 2) for batch, mapped in pairs]) for m in RATIOS}
     return {"summary": summary, "mapped_over_batch": ratios, "targets": targets(summary, ratios)}
 

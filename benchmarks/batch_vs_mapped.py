@@ -252,12 +252,14 @@ def main() -> int:
                 runs[variant].append(
                     measure(airflow, dag_id, images, conf, f"{variant}_{n}", at_rest["cpu_cores"])
                 )
+                _keep(args.out, runs)
             print(f"run {n + 1}/{args.runs} of {args.items} images done", file=sys.stderr, flush=True)
         for n in range(0 if args.skip_big else args.runs):
             conf = batch_of(args.big_items)
             runs["big_batch"].append(
                 measure(airflow, "bench_batch", args.big_items, conf, f"big_{n}", at_rest["cpu_cores"])
             )
+            _keep(args.out, runs)
             print(f"big run {n + 1}/{args.runs} of {args.big_items} images done", file=sys.stderr, flush=True)
     report = {
         "machine": f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores",
@@ -274,6 +276,12 @@ def main() -> int:
     args.out.write_text(json.dumps(report, indent=2))
     print(markdown(report))
     return 0
+
+
+def _keep(out: Path, runs: dict[str, list[dict[str, Any]]]) -> None:
+    """Write the runs measured so far beside the report (a long benchmark that stops keeps them)."""
+    out.parent.mkdir(exist_ok=True)
+    out.with_suffix(".partial.json").write_text(json.dumps(runs, indent=2))
 
 
 if __name__ == "__main__":
