@@ -283,7 +283,9 @@ def test_the_task_process_killed_right_after_submitting(airflow: Deployment) -> 
         airflow.task_log("reattach_after_failed_try", run_id, "draw")[-6000:],
     )
 
-    assert airflow.task_instances("reattach_after_failed_try", run_id) == {("draw", -1): ("success", 2)}
+    ((state, tries),) = airflow.task_instances("reattach_after_failed_try", run_id).values()
+    assert state == "success"
+    assert tries >= 2, "the killed try, then at least one retry (Airflow's race can cost one more)"
     (job,) = ledger(airflow)
     assert job["charged"]
     assert len(job["idempotencyKeys"]) == 1, "the retry used the same key"
@@ -296,7 +298,7 @@ def test_the_task_process_killed_right_after_submitting(airflow: Deployment) -> 
     MEASURED["worker_sigkill_after_submit"] = {
         "killed_pids": len(talking),
         "second_try_by": "clear (Airflow 3.1.0)" if cleared else "retry",
-        "tries": 2,
+        "tries": tries,
         "jobs": 1,
         "charges": 1,
         "submissions": len(submissions(airflow)),
