@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: How a submission is recorded: one JSON-able line per item (see :func:`submit_all`).
 Record = Callable[[dict[str, Any]], None]
+#: The status of an item the task's timeout left unsubmitted (it counts as failed; a retry submits it).
+NOT_SUBMITTED = "NOT_SUBMITTED"
 #: Seconds between two reads of the statuses while a batch waits for room in its budget, or in the worker.
 STATUS_PAUSE = 2.0
 
@@ -67,7 +69,8 @@ async def submit_all(
     :param budget: The batch's budget.
     :param how: Keys, concurrency, deadline, log.
     :param record: Called with each item's line: ``{"key", "job_id", "status", "idempotency_key",
-        "estimate", "prompt"}``, or ``{"key", "status": "SKIPPED" | "REJECTED", "error"}``.
+        "estimate", "prompt"}``, or ``{"key", "status", "error"}`` for an item not submitted:
+        ``SKIPPED`` (the budget), ``NOT_SUBMITTED`` (the timeout passed first) or ``REJECTED`` (a ``400``).
     """
     slots = asyncio.Semaphore(how.concurrency)
     stopped = False
@@ -84,12 +87,13 @@ async def submit_all(
         for item in items:
             credits = item.estimate.credits if item.estimate is not None else 0.0
             if not stopped and not budget.fits(credits):
-                stopped = not await _make_room(transport, budget, credits, how.deadline)
-            if stopped or clock.now() > how.deadline:
-                reason = (
-                    budget.refusal(item.key, credits) if stopped else "skipped: the task's timeout passed"
-                )
-                record({"key": item.key, "status": "SKIPPED", "error": reason})
+                made_room = await _make_room(transport, budget, credits, how.deadline)
+                stopped = not made_room and clock.now() <= how.deadline
+            if clock.now() > how.deadline:  # not a choice, unlike the budget: the item failed
+                record({"key": item.key, "status": NOT_SUBMITTED, "error": "the task's timeout passed first"})
+                continue
+            if stopped:
+                record({"key": item.key, "status": "SKIPPED", "error": budget.refusal(item.key, credits)})
                 continue
             await slots.acquire()
             if failures:

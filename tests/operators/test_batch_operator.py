@@ -13,6 +13,7 @@ from support import FakeOutletEvents, FakeTI
 
 from airflow_provider_apiframe._compat import AirflowFailException
 from airflow_provider_apiframe.core.errors import ApiframeError
+from airflow_provider_apiframe.operators import batch as batch_module
 from airflow_provider_apiframe.operators.batch import ApiframeBatchOperator
 from airflow_provider_apiframe.triggers.batch import ApiframeBatchTrigger
 
@@ -349,3 +350,22 @@ def test_jobs_still_running_at_the_deadline_count_as_failed_and_are_named(api: A
     assert line["status"] in ("QUEUED", "PROCESSING")
     assert "when the task's timeout passed; the job keeps running at Apiframe" in line["error"]
     assert manifest(tmp_path)["mug-0"]["status"] == "COMPLETED"
+
+
+def test_items_the_timeout_left_unsubmitted_count_as_failed(
+    api: Any, tmp_path: Path, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checking = batch_module.check_items
+
+    def slow_checking(*args: Any, **kwargs: Any) -> Any:
+        plan = checking(*args, **kwargs)
+        clock.now += 120  # checking took longer than the task's timeout
+        return plan
+
+    monkeypatch.setattr(batch_module, "check_items", slow_checking)
+
+    with pytest.raises(ApiframeError, match=r"3 item\(s\) failed"):
+        batch(tmp_path, mugs(3), timeout=60).execute({"ti": FakeTI()})
+
+    assert {line["status"] for line in manifest(tmp_path).values()} == {"NOT_SUBMITTED"}
+    assert posts(api) == []
