@@ -323,4 +323,4 @@ def _count(name: str, value: Any, least: int, most: int | None = None) -> int:
     ):
         allowed = f"a whole number >= {least}" + ("" if most is None else f" and <= {most}")
         raise ApiframeInvalidParamsError([(name, f"got {value!r}; allowed: {allowed}")])
-    return value
+    return int(value)
