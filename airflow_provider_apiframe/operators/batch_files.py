@@ -56,10 +56,11 @@ def read_items(requests: Any) -> Iterator[Any]:
         yield from requests
         return
     with path.open("r", encoding="utf-8", newline="") as source:  # type: ignore[no-untyped-call]
+        lines = _lines(source)
         if _READERS[path.suffix.lower()] == "csv":
-            yield from read_csv_rows(csv.DictReader(source), str(path))
+            yield from read_csv_rows(csv.DictReader(lines), str(path))
         else:
-            yield from read_jsonl(source, str(path))
+            yield from read_jsonl(lines, str(path))
 
 
 class LinesWriter:
@@ -91,6 +92,11 @@ def read_lines(path: ObjectStoragePath) -> Iterator[dict[str, Any]]:
     if not path.exists():
         return
     with path.open("r", encoding="utf-8") as source:  # type: ignore[no-untyped-call]
-        for line in source:
+        for line in _lines(source):
             if line.strip():
                 yield json.loads(line)
+
+
+def _lines(source: IO[str]) -> Iterator[str]:
+    """A file's lines, one at a time: Airflow 3.1.0's ``ObjectStoragePath`` files cannot be iterated."""
+    return iter(source.readline, "")
