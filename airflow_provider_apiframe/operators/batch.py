@@ -27,6 +27,7 @@ from airflow_provider_apiframe.operators.batch_files import (
 )
 from airflow_provider_apiframe.operators.batch_jobs import Submitting, submit_all, wait_all
 from airflow_provider_apiframe.operators.batch_results import Collecting, collect, emit_asset_events
+from airflow_provider_apiframe.operators.deferral import meant_for_another_try
 from airflow_provider_apiframe.operators.errors import fail_fast_on_bad_input
 from airflow_provider_apiframe.operators.results import output_target
 from airflow_provider_apiframe.transports.asynchronous import AsyncTransport
@@ -207,12 +208,7 @@ class ApiframeBatchOperator(BaseOperator):
         :param deadline: The task's deadline.
         """
         parsed = BatchEvent.parse(event)
-        if parsed.deferred_on_try is not None and context["ti"].try_number != parsed.deferred_on_try:
-            self.log.warning(
-                "Try %s was handed the event of try %s; starting over",
-                context["ti"].try_number,
-                parsed.deferred_on_try,
-            )
+        if meant_for_another_try(self, context, parsed.deferred_on_try):
             return self.execute(context)
         if parsed.status == "error":
             raise ApiframeError(parsed.message)

@@ -43,6 +43,28 @@ def defer_until_done(
     task.defer(trigger=trigger, method_name="execute_complete", kwargs=resume_with, timeout=None)
 
 
+def meant_for_another_try(task: BaseOperator, context: Context, deferred_on_try: int | None) -> bool:
+    """
+    Whether the event a task resumes with was fired for an earlier try; the task then starts over.
+
+    Airflow 3.1.0 resumes a *retry* with the previous try's event (apache/airflow#56704, fixed in
+    3.1.1); every event names the try that deferred.
+
+    :param task: The task that resumes.
+    :param context: Its context.
+    :param deferred_on_try: The try the event names.
+    """
+    if deferred_on_try is None or context["ti"].try_number == deferred_on_try:
+        return False
+    task.log.warning(
+        "Try %s was handed the event of try %s (an Airflow 3.1.0 bug, apache/airflow#56704); "
+        "starting this try over instead.",
+        context["ti"].try_number,
+        deferred_on_try,
+    )
+    return True
+
+
 def resumed_job(task: BaseOperator, context: Context, event: Any) -> Job | None:
     """
     Read the trigger's event on resuming: the job that ended, or ``None`` if this try must start over.
@@ -57,13 +79,7 @@ def resumed_job(task: BaseOperator, context: Context, event: Any) -> Job | None:
     :raises ApiframeError: The trigger failed, with its reason.
     """
     parsed = JobEvent.parse(event)
-    if parsed.deferred_on_try is not None and context["ti"].try_number != parsed.deferred_on_try:
-        task.log.warning(
-            "Try %s was handed the event of try %s (an Airflow 3.1.0 bug, apache/airflow#56704); "
-            "starting this try over instead.",
-            context["ti"].try_number,
-            parsed.deferred_on_try,
-        )
+    if meant_for_another_try(task, context, parsed.deferred_on_try):
         return None
     if parsed.job is not None:
         return Job.model_validate(parsed.job)

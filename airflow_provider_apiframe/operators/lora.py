@@ -21,6 +21,7 @@ from airflow_provider_apiframe.core.loras import LORA_UNUSABLE, Lora
 from airflow_provider_apiframe.core.validation import Problems, check_duration
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.hooks.resources import LORA_POLL_INTERVAL
+from airflow_provider_apiframe.operators.deferral import meant_for_another_try
 from airflow_provider_apiframe.operators.errors import fail_fast_on_bad_input
 from airflow_provider_apiframe.storage import as_storage_path
 from airflow_provider_apiframe.triggers.lora import ApiframeLoraTrigger, LoraEvent
@@ -146,12 +147,7 @@ class ApiframeLoraTrainOperator(BaseOperator):
         :param event: The trigger's event.
         """
         parsed = LoraEvent.parse(event)
-        if parsed.deferred_on_try is not None and context["ti"].try_number != parsed.deferred_on_try:
-            self.log.warning(
-                "Try %s was handed the event of try %s; starting over.",
-                context["ti"].try_number,
-                parsed.deferred_on_try,
-            )
+        if meant_for_another_try(self, context, parsed.deferred_on_try):
             return self.execute(context)
         if parsed.lora is not None:
             return self.finish(Lora.model_validate(parsed.lora))
