@@ -19,13 +19,18 @@ UV := $(TOOLS)/bin/uv
 VENV := .venvs/airflow-$(AIRFLOW_VERSION)
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint postgres clean
+.PHONY: demo test lint postgres redis clean
 
 demo: $(VENV)/.installed
 	$(BIN)/python scripts/demo.py
 
-test: lint postgres
-	$(BIN)/pytest
+# The unit and contract tiers run on every core; then the end-to-end and deployment tiers, one
+# Airflow at a time (TIERS picks them: CI runs the deployment tier on the current Airflow only).
+TIERS ?= e2e or deployment
+
+test: lint postgres redis
+	$(BIN)/pytest -m "not e2e and not deployment" -n auto
+	$(BIN)/pytest -m "$(TIERS)"
 
 # The deployment tests (tests/deployment) run Airflow on a PostgreSQL server they start themselves;
 # they need its binaries (initdb, pg_ctl), from the Debian packages when missing.
@@ -35,6 +40,16 @@ postgres:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	fi
+
+# The Celery fleet of the deployment tier (tests/deployment/test_celery_fleet.py) uses a Redis broker
+# the tests start themselves; it needs redis-server, from the Debian package when missing.
+redis:
+	@if ! command -v redis-server >/dev/null; then \
+		echo "==> Installing the Redis server (Debian package) for the Celery deployment test"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
 	fi
 
 lint: $(VENV)/.installed
