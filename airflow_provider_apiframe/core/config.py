@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_provider_apiframe.core.retry import RetryPolicy
+from airflow_provider_apiframe.core.retry import OnRetry, RetryPolicy
 from airflow_provider_apiframe.core.validation import check_api_key, check_base_url, check_extras
 
 DEFAULT_BASE_URL = "https://api.apiframe.ai"
@@ -23,6 +23,7 @@ class ClientConfig:
     :param timeout: Seconds allowed for one HTTP request.
     :param retry: The retry policy of every call.
     :param verify_ssl: Verify TLS certificates (turning this off is for local test setups only).
+    :param on_retry: Told of every retry the transport makes, whatever the policy (the metrics).
     """
 
     api_key: str = dataclasses.field(repr=False)
@@ -30,6 +31,7 @@ class ClientConfig:
     timeout: float = 30.0
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
     verify_ssl: bool = True
+    on_retry: OnRetry | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 class ConnectionExtras(BaseModel):

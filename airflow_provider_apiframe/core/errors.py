@@ -167,6 +167,10 @@ class ApiframeJobTimeoutError(ApiframeJobError):
     """The job did not finish before the deadline. It may still finish at Apiframe."""
 
 
+class ApiframeJobExpiredError(ApiframeJobError):
+    """A job paid for earlier can no longer give its result (files purged, or the job unknown)."""
+
+
 _STATUS_ERRORS: Mapping[int, type[ApiframeHTTPError]] = {
     400: ApiframeBadRequestError,
     401: ApiframeAuthenticationError,

@@ -52,6 +52,17 @@ def nth_key(base: str, n: int) -> str:
     return base[: MAX_KEY_LENGTH - len(suffix)] + suffix
 
 
+def renewed_key(base: str, job_id: str) -> str:
+    """
+    Return the key of a new job replacing ``job_id``, whose result expired (``base`` may still replay it).
+
+    :param base: The request's key 0.
+    :param job_id: The job being replaced.
+    """
+    suffix = "~renew-" + hashlib.sha256(job_id.encode()).hexdigest()[:12]
+    return base[: MAX_KEY_LENGTH - len(suffix)] + suffix
+
+
 class KeySequence:
     """
     The keys one task instance submits under: key 0 first, the next one after each refused job.

@@ -6,6 +6,7 @@ Shared by the worker (``deferrable=False``), the triggerer and the sensor, so al
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_apiframe.core.catalog import MODELS
@@ -26,6 +27,23 @@ def timeout_message(job_id: str, last_seen: str) -> str:
         "It may still finish at Apiframe. To pick it up again, clear this task (a job operator's "
         "idempotency key re-attaches to the same job without a new charge), wait for it with "
         f"ApiframeJobSensor(job_id={job_id!r}), or read it with ApiframeHook().get_job({job_id!r})."
+    )
+
+
+def killed_message(ids: Sequence[str], noun: str = "job") -> str:
+    """
+    Say what killing a task that waits means: the work goes on, and a clear or retry re-attaches to it.
+
+    :param ids: What the task waited for (job or LoRA ids).
+    :param noun: What they are.
+    """
+    shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    many = len(ids) != 1
+    return (
+        f"The task was killed while Apiframe {noun}{'s' if many else ''} {shown} "
+        f"{'were' if many else 'was'} running. The API has no cancel endpoint: "
+        f"{'they go' if many else 'it goes'} on at Apiframe and will be charged. Clearing or "
+        f"retrying this task re-attaches to {'them' if many else 'it'} rather than paying again."
     )
 
 

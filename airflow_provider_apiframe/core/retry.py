@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import tenacity
@@ -26,6 +27,7 @@ from airflow_provider_apiframe.core import clock
 from airflow_provider_apiframe.core.errors import (
     ApiframeError,
     ApiframeRateLimitError,
+    ApiframeResponseError,
     ApiframeServerError,
     ApiframeTransportError,
 )
@@ -47,6 +49,53 @@ class Logger(Protocol):
     def info(self, msg: str, /, *args: Any) -> Any: ...
 
     def warning(self, msg: str, /, *args: Any) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryEvent:
+    """
+    One retry about to wait, as told to an observer (the provider's metrics).
+
+    :param call: The call's label (``POST /v2/images/generate``).
+    :param reason: What failed: the HTTP status (``"429"``, ``"503"``), ``"no_response"`` (a timeout
+        or a dropped connection) or ``"bad_body"`` (a success whose body could not be read).
+    :param attempt: Attempts made so far (1 after the first).
+    :param wait: Seconds until the next attempt.
+    """
+
+    call: str
+    reason: str
+    attempt: int
+    wait: float
+
+    @property
+    def rate_limited(self) -> bool:
+        """Whether the API asked to slow down (``429``): the wait is a rate limit pause."""
+        return self.reason == "429"
+
+    @classmethod
+    def of(cls, call: Attempted, error: BaseException | None, attempt: int, wait: float) -> RetryEvent:
+        """
+        The event of ``call`` failing with ``error``.
+
+        :param call: The call.
+        :param error: What it raised.
+        :param attempt: Attempts made so far.
+        :param wait: Seconds until the next one.
+        """
+        if isinstance(error, ApiframeTransportError):
+            reason = "no_response"
+        elif isinstance(error, ApiframeResponseError):
+            reason = "bad_body"
+        elif isinstance(error, ApiframeError) and error.status_code is not None:
+            reason = str(error.status_code)
+        else:
+            reason = type(error).__name__
+        return cls(call=call.label, reason=reason, attempt=attempt, wait=wait)
+
+
+#: Who hears of each retry before its wait (see :class:`RetryEvent`); it must not raise.
+OnRetry = Callable[[RetryEvent], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,12 +160,15 @@ class RetryPolicy:
             return error.retry_after
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
-    def tenacity_kwargs(self, call: Attempted, log: Logger) -> dict[str, Any]:
+    def tenacity_kwargs(
+        self, call: Attempted, log: Logger, on_retry: OnRetry | None = None
+    ) -> dict[str, Any]:
         """
         Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` running ``call``.
 
         :param call: The call to run.
         :param log: Where to warn before each wait.
+        :param on_retry: Told of each retry before its wait.
         """
 
         def stop(state: tenacity.RetryCallState) -> bool:
@@ -138,6 +190,8 @@ class RetryPolicy:
             log.warning(
                 "%s; attempt %d, retrying in %.1f s", error, state.attempt_number, state.upcoming_sleep
             )
+            if on_retry is not None:
+                on_retry(RetryEvent.of(call, error, state.attempt_number, state.upcoming_sleep or 0.0))
 
         return {
             "retry": tenacity.retry_if_exception(lambda error: self.should_retry(call, error)),

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow.sdk import BaseHook
 from pydantic import BaseModel
 
+from airflow_provider_apiframe import metrics
 from airflow_provider_apiframe._compat import AirflowNotFoundException, connection_outside_a_task
 from airflow_provider_apiframe.core import calls, models_catalogue, waiting
 from airflow_provider_apiframe.core.config import ClientConfig, client_config
-from airflow_provider_apiframe.core.errors import ApiframeError
+from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeJobTimeoutError
 from airflow_provider_apiframe.core.models import Job
 from airflow_provider_apiframe.core.waiting import JobPoller
 from airflow_provider_apiframe.hooks import connection_form
@@ -68,6 +70,7 @@ class ApiframeHook(ApiframeResourcesMixin, BaseHook):
         config = client_config(
             api_key=conn.password, host=conn.host, port=conn.port, extras=conn.extra_dejson
         )
+        config = dataclasses.replace(config, on_retry=metrics.on_retry(self.apiframe_conn_id))
         if not config.verify_ssl:
             self.log.warning(
                 "TLS certificate verification is OFF for connection %r (extra verify_ssl=false); "
@@ -202,7 +205,11 @@ class ApiframeHook(ApiframeResourcesMixin, BaseHook):
         def read(deadline: float) -> Job:
             return self._transport.send(calls.get_job(job_id), retry=self.config.retry.until(deadline))
 
-        return waiting.wait_for_job(poller, read, poll_now=poll_now)
+        try:
+            return waiting.wait_for_job(poller, read, poll_now=poll_now)
+        except ApiframeJobTimeoutError:
+            metrics.job_timed_out(self.apiframe_conn_id)
+            raise
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the key with ``GET /v2/me`` and report the team's credits."""

@@ -10,16 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, BaseOperatorLink, ObjectStoragePath
 
+from airflow_provider_apiframe import metrics
 from airflow_provider_apiframe.core import clock
 from airflow_provider_apiframe.core.budget import check_budget, check_max_credits, worst_case
 from airflow_provider_apiframe.core.idempotency import KeySequence, derive_key
 from airflow_provider_apiframe.core.models import Job
-from airflow_provider_apiframe.core.outcomes import is_terminal, job_result
+from airflow_provider_apiframe.core.outcomes import is_terminal, job_result, killed_message
 from airflow_provider_apiframe.core.validation import check_duration
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.operators.deferral import defer_until_done, resumed_job
 from airflow_provider_apiframe.operators.errors import fail_fast_on_bad_input
 from airflow_provider_apiframe.operators.links import ApiframeImageLink
+from airflow_provider_apiframe.operators.recorded_job import reattach, record_job, recorded_job_id
 from airflow_provider_apiframe.operators.results import finish, output_target
 from airflow_provider_apiframe.operators.staging import stage_inputs, upload_inputs
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from airflow_provider_apiframe.core.exchange import ApiCall
     from airflow_provider_apiframe.core.media import Kind
     from airflow_provider_apiframe.core.models import JobAccepted
+    from airflow_provider_apiframe.operators.lineage import Lineage
     from airflow_provider_apiframe.storage import LocalFile
 
 
@@ -49,7 +52,9 @@ class ApiframeJobOperator(BaseOperator):
     Retries never pay twice: every submission carries an ``Idempotency-Key``, by default derived
     from the DAG, task, run, map index and request (input files by content), so a retry
     re-attaches to the job already submitted. If that job ended FAILED or CANCELLED (uncharged), a
-    retry moves on to the next key of a deterministic sequence and gets a new job.
+    retry moves on to the next key of a deterministic sequence and gets a new job. The API replays
+    a key for 24 hours; on Airflow 3.3+ the job id is also kept in the task state store as soon as
+    the job exists, so a retry or a clear re-attaches to it however old it is.
 
     :param apiframe_conn_id: The Apiframe connection.
     :param idempotency_key: Overrides the derived key (templated). Retries still move to
@@ -69,6 +74,10 @@ class ApiframeJobOperator(BaseOperator):
         out from the model catalogue (``GET /v2/models``; see :mod:`~airflow_provider_apiframe.core.budget`)
         and a request over budget, or one of a model the catalogue does not price, fails at once,
         without retries. The result's ``estimated_credits`` holds that worst case.
+    :param renew_expired: When a later try finds that the job an earlier try paid for can no longer
+        give its result (its files expired), pay for a new job rather than fail (Airflow 3.3+).
+    :param lineage_prompt: Put the prompt in the task's OpenLineage facet (``apiframe_job``); by
+        default it is left out (see docs/operations.md, Lineage).
     """
 
     template_fields: Sequence[str] = ("idempotency_key", "output_path")
@@ -80,6 +89,10 @@ class ApiframeJobOperator(BaseOperator):
     estimated_credits: float | None = None
     #: Dotted paths, within :meth:`request_values`, of the values that are input media, with their kind.
     media_input_paths: tuple[tuple[str, Kind], ...] = ()
+    #: The job this try submitted or re-attached to, once it exists.
+    job_id: str | None = None
+    #: The result this task returned, once its job ended (for lineage).
+    last_result: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -93,9 +106,13 @@ class ApiframeJobOperator(BaseOperator):
         poll_interval: float | timedelta = 5.0,
         timeout: float | timedelta = 1800.0,
         max_credits: float | None = None,
+        renew_expired: bool = False,
+        lineage_prompt: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.renew_expired = renew_expired
+        self.lineage_prompt = lineage_prompt
         self.apiframe_conn_id = apiframe_conn_id
         self.idempotency_key = idempotency_key
         self.output_path = output_path
@@ -131,7 +148,8 @@ class ApiframeJobOperator(BaseOperator):
             values, local_images = stage_inputs(self.request_values(), self.media_input_paths)
             call = self.build_call(values)
             self.estimated_credits = self._worst_case(call)
-            job = self._submit(call, local_images, context, deadline)
+            job = self._submit_or_reattach(call, local_images, context, deadline)
+        self.job_id = job.id
         context["ti"].xcom_push(key="job_id", value=job.id)
         if is_terminal(job):
             return self.finish(job, context)
@@ -160,6 +178,11 @@ class ApiframeJobOperator(BaseOperator):
         job = resumed_job(self, context, event)
         return self.execute(context) if job is None else self.finish(job, context)
 
+    def on_kill(self) -> None:
+        """Killed in the worker: the job goes on at Apiframe; say so, and that a retry re-attaches."""
+        if self.job_id is not None:
+            self.log.warning("%s", killed_message([self.job_id]))
+
     def finish(self, job: Job, context: Context) -> dict[str, Any]:
         """
         Return the result of a job that has ended, saving its images if asked; fail if it did not complete.
@@ -170,13 +193,24 @@ class ApiframeJobOperator(BaseOperator):
         result = finish(self, job, context)
         if self.max_credits is not None:
             self.log.info(
-                "Apiframe job %s spent %s credit(s); its worst case was %g, the budget %g",
+                "Apiframe job %s spent %s credit(s); its worst case was %s, the budget %g",
                 job.id,
                 job.credit_cost,
-                self.estimated_credits,
+                # ``airflow dags test`` (3.3) resumes without the kwargs the task deferred with
+                "unknown" if self.estimated_credits is None else f"{self.estimated_credits:g}",
                 self.max_credits,
             )
         return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage:
+        """
+        The task's lineage (OpenLineage provider only): input media as given, files saved, the job.
+
+        :param task_instance: The task instance that ran.
+        """
+        from airflow_provider_apiframe.operators.lineage import job_lineage  # the optional provider
+
+        return job_lineage(self, task_instance)
 
     def _worst_case(self, call: ApiCall[JobAccepted]) -> float | None:
         """Refuse a request over ``max_credits`` before it is sent; return its worst case (with a budget)."""
@@ -207,28 +241,55 @@ class ApiframeJobOperator(BaseOperator):
             return self.hook.get_job(job.id, deadline=deadline)
         return job
 
-    def _submit(
+    def _submit_or_reattach(
         self,
         call: ApiCall[JobAccepted],
         local_images: dict[str, LocalFile],
         context: Context,
         deadline: float,
     ) -> Job:
-        """Upload local inputs and submit under the task instance's key sequence."""
+        """Re-attach to the job an earlier try recorded for this request, or submit one and record it."""
         ti = context["ti"]
         # Derived from the request as validated: local inputs count by content, not by upload URL.
-        base_key = call.idempotency_key or derive_key(
+        request = call.idempotency_key or derive_key(
             dag_id=ti.dag_id,
             task_id=ti.task_id,
             run_id=ti.run_id,
             map_index=-1 if ti.map_index is None else ti.map_index,
             body=call.json or {},
         )
+        recorded = recorded_job_id(context, request)
+        job, base_key = None, request
+        if recorded is not None:
+            job, base_key = reattach(
+                self.hook,
+                recorded,
+                request,
+                renew_expired=self.renew_expired,
+                deadline=deadline,
+                log=self.log,
+            )
+        if job is None:
+            job = self._submit(call, local_images, context, deadline, base_key)
+            record_job(context, job.id, request)
+        return job
+
+    def _submit(
+        self,
+        call: ApiCall[JobAccepted],
+        local_images: dict[str, LocalFile],
+        context: Context,
+        deadline: float,
+        base_key: str,
+    ) -> Job:
+        """Upload local inputs and submit under the task instance's key sequence, from ``base_key``."""
+        ti = context["ti"]
         call = upload_inputs(self.hook, call, local_images, self.log)
         keys = KeySequence(base_key, try_number=ti.try_number)
         while True:
             key = keys.key
             accepted = self.hook.submit_job(dataclasses.replace(call, idempotency_key=key), deadline=deadline)
+            metrics.job_submitted((call.json or {}).get("model"), self.apiframe_conn_id)
             job = self._job_after_submitting(accepted, call, deadline)
             if not keys.move_on(job.known_status):
                 self.log.info(

@@ -16,14 +16,15 @@ from airflow_provider_apiframe.core.batch import Budget, Item, check_item, check
 from airflow_provider_apiframe.core.budget import ApiframeBudgetError, check_max_credits
 from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeInvalidParamsError
 from airflow_provider_apiframe.core.models import JobStatus
+from airflow_provider_apiframe.core.outcomes import killed_message
 from airflow_provider_apiframe.core.validation import check_duration
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.operators.batch_files import (
     MANIFEST,
     SUBMISSIONS,
     LinesWriter,
+    earlier_tries,
     read_items,
-    read_lines,
 )
 from airflow_provider_apiframe.operators.batch_jobs import Submitting, submit_all, wait_all
 from airflow_provider_apiframe.operators.batch_results import Collecting, collect, emit_asset_events
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_apiframe.core.models_catalogue import CatalogueEntry
+    from airflow_provider_apiframe.operators.lineage import Lineage
     from airflow_provider_apiframe.operators.results import ResultTask
 
 T = TypeVar("T")
@@ -78,10 +80,15 @@ class ApiframeBatchOperator(BaseOperator):
     :param poll_interval: Seconds between two looks at the jobs.
     :param timeout: Seconds, from the start of the task, before the wait ends; jobs not ended by
         then count as failed (they keep running at Apiframe).
+    :param lineage_prompt: Put the items' prompts in the OpenLineage facet (default: left out).
     """
 
     template_fields: Sequence[str] = ("requests", "output_path")
     ui_color = "#e8f0fe"
+    #: The jobs this try submitted or re-attached to and waits for.
+    waiting_for: Sequence[str] = ()
+    #: The result (counts), once the batch was collected (for lineage).
+    last_result: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -96,9 +103,11 @@ class ApiframeBatchOperator(BaseOperator):
         deferrable: bool = True,
         poll_interval: float | timedelta = 5.0,
         timeout: float | timedelta = 7200.0,
+        lineage_prompt: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.lineage_prompt = lineage_prompt
         self.requests = requests
         self.output_path = output_path
         self.output_conn_id = output_conn_id
@@ -122,7 +131,7 @@ class ApiframeBatchOperator(BaseOperator):
             target = self._target()
             catalogue = self.hook.list_models()
             plan = check_items(read_items(self.requests), catalogue, self.max_credits)
-            carried = self._completed_before(target)
+            carried, submitted = earlier_tries(target)
             bound = plan.worst_case if self.max_credits is None else min(plan.worst_case, self.max_credits)
             self._check_balance(bound, plan.unpriced)
         estimate = None if plan.unpriced else bound  # an unpriced item leaves the worst case unknown
@@ -135,6 +144,7 @@ class ApiframeBatchOperator(BaseOperator):
         )
         budget = Budget(self.max_credits)
         waiting: list[str] = []
+        self.waiting_for = waiting
         writer = LinesWriter(target / SUBMISSIONS)
 
         def record(line: dict[str, Any]) -> None:
@@ -155,14 +165,18 @@ class ApiframeBatchOperator(BaseOperator):
             concurrency=self.concurrency,
             deadline=deadline,
             log=self.log,
+            conn_id=self.apiframe_conn_id,
         )
 
         def to_submit() -> Iterator[Item]:
             for item in self._items(catalogue):
                 line = carried.get(item.key)
-                if line is not None and str(line.get("idempotency_key")).split("~")[0] == how.base_key(item):
+                if line is not None and _same_request(line, how.base_key(item)):
                     budget.spent += line.get("credits") or 0
                     writer({"key": item.key, "carried": line})
+                elif (line := submitted.get(item.key)) and _same_request(line, how.base_key(item)):
+                    budget.reserve(line["job_id"], item.estimate.credits if item.estimate else 0.0)
+                    record({**line, "reattached": True})  # its job still runs, or ended: wait for it
                 else:
                     yield item
 
@@ -192,6 +206,11 @@ class ApiframeBatchOperator(BaseOperator):
                 self._in_loop(lambda t: wait_all(t, set(waiting), deadline, self.poll_interval, self.log))
             )
         return self._collect(context, estimate, deadline)
+
+    def on_kill(self) -> None:
+        """Killed in the worker: the jobs go on at Apiframe; say so, and that a retry re-attaches."""
+        if self.waiting_for:
+            self.log.warning("%s", killed_message(self.waiting_for))
 
     def execute_complete(
         self,
@@ -228,7 +247,7 @@ class ApiframeBatchOperator(BaseOperator):
             keep_saved=any(isinstance(outlet, AssetAlias) for outlet in outlets),
         )
         counts, saved = asyncio.run(self._in_loop(lambda transport: collect(transport, how)))
-        result = counts.result(estimate, str(target / MANIFEST))
+        result = self.last_result = counts.result(estimate, str(target / MANIFEST))
         emit_asset_events(outlets, saved, result, context)
         self.log.info(
             "Apiframe batch: %d item(s): %d completed, %d failed, %d skipped; %g credit(s) spent "
@@ -249,6 +268,16 @@ class ApiframeBatchOperator(BaseOperator):
                 "A retry resubmits only the items that did not complete."
             )
         return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage:
+        """
+        The batch's lineage (OpenLineage provider only): its inputs, output folder and manifest, jobs.
+
+        :param task_instance: The task instance that ran.
+        """
+        from airflow_provider_apiframe.operators.lineage import batch_lineage  # the optional provider
+
+        return batch_lineage(self, task_instance)
 
     async def _in_loop(self, work: Callable[[AsyncTransport], Awaitable[T]]) -> T:
         """Run ``work(transport)`` with a transport of this connection, closed afterwards."""
@@ -276,14 +305,6 @@ class ApiframeBatchOperator(BaseOperator):
             assert item is not None
             yield item
 
-    def _completed_before(self, target: ObjectStoragePath) -> dict[str, dict[str, Any]]:
-        """The manifest lines of an earlier try's items that completed and were saved, by key."""
-        return {
-            line["key"]: line
-            for line in read_lines(target / MANIFEST)
-            if line.get("status") == JobStatus.COMPLETED and not line.get("error") and line.get("job_id")
-        }
-
     def _check_balance(self, estimate: float, unpriced: int) -> None:
         """Refuse a batch the team's balance cannot cover, before its first submission."""
         team = self.hook.get_me().team
@@ -307,6 +328,11 @@ class ApiframeBatchOperator(BaseOperator):
 
 #: The statuses a job ends in.
 _ENDED = frozenset(status.value for status in JobStatus if status.is_terminal)
+
+
+def _same_request(line: dict[str, Any], base_key: str) -> bool:
+    """Whether a recorded line was submitted for the same request (its key is in ``base_key``'s sequence)."""
+    return str(line.get("idempotency_key")).split("~")[0] == base_key
 
 
 def _count(name: str, value: Any, least: int, most: int | None = None) -> int:

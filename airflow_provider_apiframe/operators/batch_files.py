@@ -97,6 +97,33 @@ def read_lines(path: ObjectStoragePath) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+def earlier_tries(target: ObjectStoragePath) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """
+    What earlier tries left in the output folder, by item key: what completed, what was submitted.
+
+    The items completed and saved come from the manifest. The jobs submitted whose results may still
+    come come from ``_submissions.jsonl`` (not those the manifest shows completed, or ended FAILED or
+    CANCELLED, uncharged): that file is the batch's record of its job ids, so a retry re-attaches to
+    them however old their idempotency keys are. (Airflow's task state store holds 64 KB a value by
+    default, a few hundred items: too small for a catalogue.)
+
+    :param target: The output folder.
+    """
+    completed: dict[str, dict[str, Any]] = {}
+    ended: set[str] = set()
+    for line in read_lines(target / MANIFEST):
+        if line.get("status") == "COMPLETED" and not line.get("error") and line.get("job_id"):
+            completed[line["key"]] = line
+        elif line.get("status") in ("FAILED", "CANCELLED"):
+            ended.add(line["key"])
+    submitted = {
+        line["key"]: line
+        for line in read_lines(target / SUBMISSIONS)
+        if line.get("job_id") and line["key"] not in completed and line["key"] not in ended
+    }
+    return completed, submitted
+
+
 def _lines(source: IO[str]) -> Iterator[str]:
     """A file's lines, one at a time: Airflow 3.1.0's ``ObjectStoragePath`` files cannot be iterated."""
     return iter(source.readline, "")

@@ -15,6 +15,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_apiframe import metrics
 from airflow_provider_apiframe.core import calls, clock
 from airflow_provider_apiframe.core.errors import ApiframeBadRequestError
 from airflow_provider_apiframe.core.idempotency import REFUSED, KeySequence
@@ -44,6 +45,7 @@ class Submitting:
     :param concurrency: Submissions in flight at most.
     :param deadline: Wall-clock time after which nothing more is submitted.
     :param log: The task's log.
+    :param conn_id: The Apiframe connection (the metrics' tag).
     """
 
     base_key: Callable[[Item], str]
@@ -51,6 +53,7 @@ class Submitting:
     concurrency: int
     deadline: float
     log: Logger
+    conn_id: str = ""
 
 
 async def submit_all(
@@ -126,6 +129,7 @@ async def _submit_one(
             accepted = await transport.send(
                 call, retry=transport.config.retry.until(how.deadline), log=how.log
             )
+            metrics.job_submitted((call.json or {}).get("model"), how.conn_id)
             status = _known(accepted.status)
             if not keys.move_on(status):
                 break
@@ -142,6 +146,7 @@ async def _submit_one(
     budget.rename(name, accepted.job_id)
     if status in REFUSED:
         budget.settle(accepted.job_id, 0)
+    metrics.batch_in_flight(len(budget.in_flight), how.conn_id)
     record(
         {
             "key": item.key,

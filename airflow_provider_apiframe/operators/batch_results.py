@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetAlias
 
+from airflow_provider_apiframe import metrics
 from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.core.models import Job, JobStatus
 from airflow_provider_apiframe.core.outcomes import result_media
@@ -115,6 +116,7 @@ async def collect(transport: AsyncTransport, how: Collecting) -> tuple[Counts, l
             finally:
                 slots.release()
             write(done)
+            _count(job, how.hook.apiframe_conn_id)
             if done["files"] and how.keep_saved:
                 saved.append({**done, "model": job.model})
 
@@ -124,7 +126,16 @@ async def collect(transport: AsyncTransport, how: Collecting) -> tuple[Counts, l
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         await asyncio.gather(*tasks)
+    metrics.batch_in_flight(0, how.hook.apiframe_conn_id)
     return counts, saved
+
+
+def _count(job: Job, conn_id: str) -> None:
+    """A batch job's metrics: how it ended (and its credits), or that the task's timeout came first."""
+    if job.known_status is not None and job.known_status.is_terminal:
+        metrics.job_ended(job, conn_id)
+    else:
+        metrics.job_timed_out(conn_id, job.model)
 
 
 def _save(how: Collecting, job: Job, submitted: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from airflow_provider_apiframe import metrics
 from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeJobTimeoutError
 from airflow_provider_apiframe.core.models import Job
 from airflow_provider_apiframe.triggers.job import ApiframeJobTrigger, JobEvent
@@ -84,5 +85,6 @@ def resumed_job(task: BaseOperator, context: Context, event: Any) -> Job | None:
     if parsed.job is not None:
         return Job.model_validate(parsed.job)
     if parsed.status == "timeout":
+        metrics.job_timed_out(getattr(task, "apiframe_conn_id", ""))
         raise ApiframeJobTimeoutError(parsed.message, job_id=parsed.job_id)
     raise ApiframeError(parsed.message)

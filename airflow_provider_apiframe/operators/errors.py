@@ -2,8 +2,8 @@
 The one mapping of the provider's errors to Airflow's.
 
 - bad input (a refused parameter, a ``400``, an idempotency key reused for another request, a
-  request over its ``max_credits``) cannot
-  get better by retrying: the task fails at once, without retries;
+  request over its ``max_credits``), and a paid job whose result expired, cannot get better by
+  retrying: the task fails at once, without retries;
 - a sensor's wait that timed out is a sensor timeout, so that ``soft_fail`` skips;
 - every other :class:`~airflow_provider_apiframe.core.errors.ApiframeError` is left as it is, a
   failure Airflow retries as the task's ``retries`` say.
@@ -20,6 +20,7 @@ from airflow_provider_apiframe.core.errors import (
     ApiframeBadRequestError,
     ApiframeConflictError,
     ApiframeInvalidParamsError,
+    ApiframeJobExpiredError,
     ApiframeJobTimeoutError,
 )
 
@@ -29,7 +30,12 @@ def fail_fast_on_bad_input() -> Iterator[None]:
     """Bad input cannot get better by retrying: fail the task without retries."""
     try:
         yield
-    except (ApiframeInvalidParamsError, ApiframeBadRequestError, ApiframeBudgetError) as exc:
+    except (
+        ApiframeInvalidParamsError,
+        ApiframeBadRequestError,
+        ApiframeBudgetError,
+        ApiframeJobExpiredError,
+    ) as exc:
         raise AirflowFailException(str(exc)) from None
     except ApiframeConflictError as exc:
         raise AirflowFailException(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.sdk import Asset, AssetAlias, ObjectStoragePath
 
+from airflow_provider_apiframe import metrics
 from airflow_provider_apiframe.core.catalog import prompt_of
 from airflow_provider_apiframe.core.errors import ApiframeInvalidParamsError
 from airflow_provider_apiframe.core.outcomes import completed_result
@@ -28,6 +29,8 @@ class ResultTask(Protocol):
 
     #: The first result file, for the extra link.
     first_image_url: str | None
+    #: The result, once the job ended (for lineage).
+    last_result: dict[str, Any] | None
 
     @property
     def hook(self) -> ApiframeHook:
@@ -80,6 +83,7 @@ def finish(task: ResultTask, job: Job, context: Context) -> dict[str, Any]:
     :param job: The job, in a terminal status.
     :param context: The task's context (for Asset events).
     """
+    metrics.job_ended(job, task.hook.apiframe_conn_id)
     result = completed_result(job)
     urls = [media["url"] for media in result["media"]]
     result["files"] = []
@@ -87,6 +91,7 @@ def finish(task: ResultTask, job: Job, context: Context) -> dict[str, Any]:
     if (target := output_target(task)) is not None:
         result["files"] = save_files(task.hook, job.id, urls, target)
     task.first_image_url = urls[0]
+    task.last_result = result
     _emit_asset_events(task, job, result, context)
     counts = ", ".join(f"{len(result[key])} {key}" for key in ("images", "videos", "audio") if result[key])
     task.log.info(

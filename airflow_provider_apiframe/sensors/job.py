@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_apiframe.core.models import Job
+    from airflow_provider_apiframe.operators.lineage import Lineage
 
 
 class ApiframeJobSensor(BaseSensorOperator):
@@ -47,6 +48,8 @@ class ApiframeJobSensor(BaseSensorOperator):
     operator_extra_links: Collection[BaseOperatorLink] = (ApiframeImageLink(),)
     #: The first result image, for the extra link.
     first_image_url: str | None = None
+    #: The result this task returned, once the job ended (for lineage).
+    last_result: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -98,6 +101,16 @@ class ApiframeJobSensor(BaseSensorOperator):
         :param context: The task's context (for Asset events).
         """
         return finish(self, job, context)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage:
+        """
+        The task's lineage (OpenLineage provider only): the files saved and the job.
+
+        :param task_instance: The task instance that ran.
+        """
+        from airflow_provider_apiframe.operators.lineage import sensor_lineage  # the optional provider
+
+        return sensor_lineage(self, task_instance)
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """Check the job once: done (with its result) once it has ended."""

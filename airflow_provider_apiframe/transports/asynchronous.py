@@ -119,7 +119,8 @@ class AsyncTransport:
         :param log: Where this call's retry warnings go (a trigger's own log).
         """
         policy = retry or self.config.retry
-        retrying = tenacity.AsyncRetrying(**policy.tenacity_kwargs(call, log or self.log))
+        kwargs = policy.tenacity_kwargs(call, log or self.log, self.config.on_retry)
+        retrying = tenacity.AsyncRetrying(**kwargs)
         return cast("T", await retrying(self._send_once, call))
 
     async def _send_once(self, call: ApiCall[T]) -> T:

@@ -63,7 +63,8 @@ class SyncTransport:
         :param call: The call.
         :param retry: Overrides the configured policy (e.g. to bound it by a deadline).
         """
-        retrying = tenacity.Retrying(**(retry or self.config.retry).tenacity_kwargs(call, self.log))
+        policy = retry or self.config.retry
+        retrying = tenacity.Retrying(**policy.tenacity_kwargs(call, self.log, self.config.on_retry))
         return cast("T", retrying(self._send_once, call))
 
     def _send_once(self, call: ApiCall[T]) -> T:
@@ -95,7 +96,8 @@ class SyncTransport:
         :param url: The result URL.
         :param open_sink: Opens where the bytes go, given the file's content type.
         """
-        retrying = tenacity.Retrying(**self.config.retry.tenacity_kwargs(FileGet(url), self.log))
+        kwargs = self.config.retry.tenacity_kwargs(FileGet(url), self.log, self.config.on_retry)
+        retrying = tenacity.Retrying(**kwargs)
         downloaded: DownloadedFile = retrying(self._download_once, url, open_sink)
         return downloaded
 

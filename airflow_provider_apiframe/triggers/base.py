@@ -9,6 +9,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from airflow_provider_apiframe.core.errors import ApiframeError, ApiframeJobTimeoutError
+from airflow_provider_apiframe.core.outcomes import killed_message
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 
 if TYPE_CHECKING:
@@ -128,6 +129,8 @@ class WaitTrigger(BaseTrigger):
 
     event_type: ClassVar[type[WaitEvent]]
     default_poll_interval: ClassVar[float]
+    #: What the subject is, in words.
+    noun: ClassVar[str] = "job"
 
     def __init__(
         self,
@@ -183,6 +186,10 @@ class WaitTrigger(BaseTrigger):
         if event.status != "success":  # a success's last status line said it all
             self.log.info("%s", event.message)
         yield TriggerEvent(event.model_dump(mode="json"))  # type: ignore[no-untyped-call]
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+, when a user marks the deferred task failed or clears it: say the work goes on."""
+        self.log.warning("%s", killed_message([self.subject_id], self.noun))
 
     def _event(self, status: Literal["timeout", "error"], message: str) -> WaitEvent:
         return self.event_type.model_validate(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from airflow_provider_apiframe.core import calls, clock
 from airflow_provider_apiframe.core.errors import ApiframeError
 from airflow_provider_apiframe.core.models import Job, JobStatus
+from airflow_provider_apiframe.core.outcomes import killed_message
 from airflow_provider_apiframe.hooks.apiframe import ApiframeHook
 from airflow_provider_apiframe.triggerer import tuning
 
@@ -128,6 +129,10 @@ class ApiframeBatchTrigger(BaseTrigger):
                 "deferred_on_try": self.deferred_on_try,
             },
         )
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+, when a user marks the deferred task failed or clears it: say the jobs go on."""
+        self.log.warning("%s", killed_message(self.job_ids))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait for the jobs and yield the one event."""

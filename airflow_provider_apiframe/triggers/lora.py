@@ -55,6 +55,7 @@ class ApiframeLoraTrigger(WaitTrigger):
 
     event_type = LoraEvent
     default_poll_interval = LORA_POLL_INTERVAL
+    noun = "LoRA training"
     lora_id: str
 
     def __init__(self, lora_id: str, **kwargs: Unpack[Waiting]) -> None:

@@ -4,6 +4,8 @@ A real Airflow 3 deployment on loopback, for the reliability tests.
 PostgreSQL (the Debian server, started here as its own user), then Airflow's api-server, scheduler,
 dag-processor and triggerer(s) with the LocalExecutor, each its own process group so that a test
 can kill one with SIGKILL as a crash would, and the Apiframe emulator as a process of its own.
+Or a Celery fleet: the CeleryExecutor on a Redis broker (Debian's ``redis-server``, started here),
+with ``airflow celery worker`` s beside the same components.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg2
 from cryptography.fernet import Fernet
 
@@ -42,6 +45,13 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(every)
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _postgres_bin(name: str) -> str:
@@ -143,6 +153,76 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Redis:
+    """
+    A throwaway Redis server (Debian's ``redis-server``), the Celery broker of the fleet tests.
+
+    It runs in ``workdir`` on a free loopback port, saves nothing to disk, and logs to
+    ``redis.log`` there (so :meth:`Deployment.logs` reads it too).
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or (
+            "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
+        )
+        if binary is None:
+            raise RuntimeError("Redis's server is not installed (Debian: apt-get install redis-server)")
+        with (self.dir / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    binary, "--save", "", "--appendonly", "no", "--port", str(self.port),
+                    "--bind", "127.0.0.1", "--daemonize", "no", "--dir", str(self.dir),
+                ],
+                cwd=self.dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        wait_for(f"redis-server on port {self.port}", self._answers, timeout=30, every=0.1)
+
+    def _answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2).ping())
+        except redis.RedisError:
+            return False
+
+    def dump(self) -> str:
+        """Every key and value the broker holds, as text (queued and unacknowledged messages too)."""
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10)
+        parts: list[str] = []
+        for key in client.scan_iter(count=1000):
+            kind = client.type(key)
+            value: Any
+            if kind == b"string":
+                value = client.get(key)
+            elif kind == b"list":
+                value = client.lrange(key, 0, -1)
+            elif kind == b"hash":
+                value = client.hgetall(key)
+            elif kind == b"set":
+                value = client.smembers(key)
+            elif kind == b"zset":
+                value = client.zrange(key, 0, -1, withscores=True)
+            else:
+                value = kind
+            parts.append(f"{key!r} {value!r}")
+        return "\n".join(parts)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+
+
 def emulator_process(api_key: str, workdir: Path) -> EmulatorProcess:
     """
     The Apiframe emulator as its own process group on a fixed port, restartable like a real server.
@@ -163,9 +243,27 @@ class Deployment:
     """Airflow's components as processes against one metadata database and one emulator."""
 
     def __init__(
-        self, workdir: Path, postgres: Postgres, emulator: EmulatorProcess, dags: list[Path]
+        self,
+        workdir: Path,
+        postgres: Postgres,
+        emulator: EmulatorProcess,
+        dags: list[Path],
+        *,
+        broker: Redis | None = None,
+        celery_workers: int = 2,
+        triggerers: int = 1,
     ) -> None:
+        """
+        :param broker: Run the CeleryExecutor on this broker (``None``: the LocalExecutor), its
+            results in the same PostgreSQL, with ``celery_workers`` workers (``worker-1``, ...).
+        :param triggerers: How many triggerers :meth:`up` starts (``triggerer``, ``triggerer-2``, ...).
+        """
         self.workdir = workdir
+        self.broker = broker
+        self.celery_workers = celery_workers if broker is not None else 0
+        self.triggerers = triggerers
+        #: Each triggerer's job id (``job.id``, what ``trigger.triggerer_id`` holds), by name.
+        self.triggerer_jobs: dict[str, int] = {}
         self.postgres = postgres
         self.emulator = emulator
         self.home = workdir / "airflow-home"
@@ -202,11 +300,21 @@ class Deployment:
             # Connections are stored in the database, encrypted, as the UI stores them.
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+            # The public REST API without a login (a user's actions: mark failed, clear), as admin.
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "APIFRAME_EXAMPLE_OUTPUT": str(self.images),
             "APIFRAME_REPO": str(ROOT),
         }
         self.env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
         self.env.pop("AIRFLOW_CONN_APIFRAME_DEFAULT", None)
+        if broker is not None:
+            self.env.update(
+                {
+                    "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                    "AIRFLOW__CELERY__BROKER_URL": broker.url,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + postgres.url,
+                }
+            )
 
     def airflow(self, *args: str, check: bool = True) -> str:
         """Run an ``airflow`` command against this deployment; return its output."""
@@ -223,21 +331,74 @@ class Deployment:
             )
         return proc.stdout
 
-    def start(self, component: str, name: str | None = None) -> None:
-        """Start ``airflow <component>`` in its own process group, logging to ``<name>.log``."""
+    def start(self, component: str, name: str | None = None, *, args: Sequence[str] = ()) -> None:
+        """Start ``airflow <component> <args>`` in its own process group, logging to ``<name>.log``."""
         name = name or component
         log = (self.workdir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "airflow", component], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            [sys.executable, "-m", "airflow", component, *args], env=self.env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Kill a component and every process it started, as a crash would (SIGKILL by default)."""
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> list[int]:
+        """
+        Kill a component and every process it started, as a crash would (SIGKILL by default).
+
+        With SIGKILL, the processes it started in process groups of their own die too (a Celery
+        worker's task processes: Airflow's supervisor gives each task its own group), all at
+        once: the whole tree is stopped first, then killed. Returns the pids of the tree.
+        """
         process = self.processes.pop(name)
+        tree = [process.pid]
+        if sig == signal.SIGKILL:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGSTOP)  # nothing forks or exits cleanly from here
+            tree += _descendants(process.pid)
+            for pid in tree[1:]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+            tree += [pid for pid in _descendants(process.pid) if pid not in tree]
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
+        for pid in tree[1:]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
         process.wait(30)
+        return tree
+
+    def start_worker(self, name: str, concurrency: int = 4) -> None:
+        """Start an ``airflow celery worker`` named ``name`` (its Celery node ``<name>@<host>``)."""
+        self.start(
+            "celery",
+            name,
+            args=(
+                "worker", "--celery-hostname", f"{name}@%h", "--concurrency", str(concurrency),
+                "--skip-serve-logs", "--without-mingle", "--without-gossip",
+            ),
+        )  # fmt: skip
+
+    def start_triggerer(self, name: str, *args: str) -> int:
+        """
+        Start a triggerer and wait until its job is in the database; return the job's id.
+
+        The id (also kept in :attr:`triggerer_jobs`) is what ``trigger.triggerer_id`` holds, so a
+        test can tell which process holds which triggers.
+        """
+        known = {row[0] for row in self.postgres.query("SELECT id FROM job WHERE job_type = 'TriggererJob'")}
+        self.start("triggerer", name, args=args)
+        return self._triggerer_job(name, known)
+
+    def _triggerer_job(self, name: str, known: set[int]) -> int:
+        def new_job() -> int | None:
+            rows = self.postgres.query(
+                "SELECT id FROM job WHERE job_type = 'TriggererJob' AND state = 'running'"
+            )
+            fresh = sorted(job_id for (job_id,) in rows if job_id not in known)
+            return fresh[0] if fresh else None
+
+        job_id = int(wait_for(f"the triggerer {name} to start its job", new_job, timeout=120))
+        self.triggerer_jobs[name] = job_id
+        return job_id
 
     def up(self) -> None:
         """Migrate the database and start the api-server, scheduler, dag-processor and a triggerer."""
@@ -247,8 +408,19 @@ class Deployment:
             "--conn-password", self.emulator.api_key, "--conn-host", self.emulator.url,
             "--conn-extra", json.dumps({"timeout": 3, "max_retries": 3}),
         )  # fmt: skip
-        for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
-            self.start(component)
+        if self.broker is None and self.triggerers == 1:
+            for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
+                self.start(component)
+        else:
+            # Every triggerer is started once the one before it has its job, so that each job id
+            # is known to belong to its process (start order alone does not say which is which).
+            serve_logs = ("--skip-serve-logs",) if self.broker is not None else ()
+            for component in ("api-server", "scheduler", "dag-processor"):
+                self.start(component)
+            for n in range(1, self.celery_workers + 1):
+                self.start_worker(f"worker-{n}")
+            for n in range(1, self.triggerers + 1):
+                self.start_triggerer("triggerer" if n == 1 else f"triggerer-{n}", *serve_logs)
         wait_for("the api-server", self._api_is_up, timeout=120)
         dag_ids = [path.stem for path in self.dags.glob("*.py")]
         wait_for(f"the DAGs {dag_ids} to be parsed", lambda: self.parsed(dag_ids), timeout=180)
@@ -350,7 +522,12 @@ class Deployment:
 
 @contextlib.contextmanager
 def deployment(
-    dags: list[Path], api_key: str, *, settings: dict[str, str] | None = None
+    dags: list[Path],
+    api_key: str,
+    *,
+    settings: dict[str, str] | None = None,
+    celery_workers: int = 0,
+    triggerers: int = 1,
 ) -> Iterator[Deployment]:
     """
     PostgreSQL, the emulator, and Airflow's components, all on loopback, torn down at the end.
@@ -358,19 +535,30 @@ def deployment(
     :param dags: DAG files to deploy.
     :param api_key: The key the emulator accepts (and the connection holds).
     :param settings: More environment for every component, e.g. ``AIRFLOW__WORKERS__...``.
+    :param celery_workers: With 1 or more, the CeleryExecutor with that many ``airflow celery
+        worker`` s and a Redis broker started here (``airflow.broker``); with 0, the LocalExecutor.
+    :param triggerers: How many triggerers to start (their job ids in ``airflow.triggerer_jobs``
+        when more than one, or on the Celery fleet).
     """
     workdir = Path(tempfile.mkdtemp(prefix="apiframe-deployment-"))
     postgres = Postgres()
     postgres.start()
     emulator = emulator_process(api_key, workdir)
     emulator.start()
-    airflow = Deployment(workdir, postgres, emulator, dags)
+    broker = Redis(workdir) if celery_workers else None
+    if broker is not None:
+        broker.start()
+    airflow = Deployment(
+        workdir, postgres, emulator, dags, broker=broker, celery_workers=celery_workers, triggerers=triggerers
+    )
     airflow.env.update(settings or {})
     try:
         airflow.up()
         yield airflow
     finally:
         airflow.down()
+        if broker is not None:
+            broker.stop()
         emulator.stop()
         postgres.stop()
         if not os.environ.get("APIFRAME_KEEP_DEPLOYMENT"):

@@ -37,6 +37,8 @@ DAGS = [
 ]
 #: Airflow 3.1.0 does not retry a task killed by a signal (apache/airflow#55767, fixed in 3.1.1).
 KILLED_TASKS_ARE_NOT_RETRIED = Version(airflow_version) < Version("3.1.1")
+#: Airflow 3.3 added ``BaseTrigger.on_kill`` and the task state store.
+TRIGGERS_HAVE_ON_KILL = Version(airflow_version) >= Version("3.3")
 REPORT = ROOT / "out" / "reliability.json"
 MEASURED: dict[str, Any] = {}
 
@@ -318,6 +320,51 @@ def _clients_of(port: int, server_pid: int) -> list[int]:
         ):
             pids.add(connection.pid)
     return [pid for pid in pids if "triggerer" not in " ".join(psutil.Process(pid).cmdline())]
+
+
+def _ui(airflow: Deployment, method: str, path: str, body: dict[str, Any]) -> Any:
+    """What the UI sends for a user's action: the public REST API (every user an admin here)."""
+    import requests as http
+
+    answer = http.request(method, f"http://127.0.0.1:{airflow.api_port}/api/v2/{path}", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_deferred_task_marked_failed_then_cleared_reattaches_to_its_job(airflow: Deployment) -> None:
+    fresh_emulator(airflow, job_seconds=25)
+    dag_id, run_id = "reattach_after_failed_try", "marked_failed_while_deferred"
+    airflow.trigger(dag_id, run_id)
+    held = (
+        "SELECT count(*) FROM task_instance ti JOIN trigger t ON t.id = ti.trigger_id "
+        "WHERE ti.dag_id = %s AND ti.run_id = %s AND ti.state = 'deferred' AND t.triggerer_id IS NOT NULL"
+    )
+    wait_for(
+        "the task deferred, its trigger held", lambda: airflow.postgres.query(held, dag_id, run_id)[0][0], 120
+    )
+    time.sleep(3)  # the triggerer runs the trigger once it holds it
+
+    _ui(airflow, "PATCH", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/draw", {"new_state": "failed"})
+    assert airflow.wait_for_run(dag_id, run_id) == "failed"
+    (job,) = ledger(airflow)
+    if TRIGGERS_HAVE_ON_KILL:
+        told = f"Apiframe job {job['id']} was running. The API has no cancel endpoint"
+        wait_for("the trigger's on_kill to say the job goes on", lambda: told in airflow.logs(), 30)
+    _ui(
+        airflow,
+        "POST",
+        f"dags/{dag_id}/clearTaskInstances",
+        {"dry_run": False, "dag_run_id": run_id, "task_ids": ["draw"], "reset_dag_runs": True},
+    )
+    assert airflow.wait_for_run(dag_id, run_id) == "success"
+
+    (job,) = ledger(airflow)
+    assert job["charged"], "the job went on at Apiframe, and was paid for once"
+    (result,) = airflow.results(dag_id, run_id).values()
+    assert result["job_id"] == job["id"]
+    if TRIGGERS_HAVE_ON_KILL:  # and the task state store: the cleared try sent nothing
+        assert len(submissions(airflow)) == 1
+        assert "recorded by an earlier try of this task" in airflow.task_log(dag_id, run_id, "draw")
 
 
 def test_two_triggerers_at_once_and_one_of_them_dies(airflow: Deployment) -> None:

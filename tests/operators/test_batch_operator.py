@@ -369,3 +369,33 @@ def test_items_the_timeout_left_unsubmitted_count_as_failed(
 
     assert {line["status"] for line in manifest(tmp_path).values()} == {"NOT_SUBMITTED"}
     assert posts(api) == []
+
+
+def test_a_retry_past_the_key_window_reattaches_to_the_jobs_an_earlier_try_submitted(
+    api: Any, tmp_path: Path
+) -> None:
+    with pytest.raises(TaskDeferred):  # try 1 submits and defers; then its triggerer and worker go
+        batch(tmp_path, mugs(3), deferrable=True).execute({"ti": FakeTI(try_number=1)})
+    api.config.idempotency_seconds = 0.0  # 24 h later: no key replays its job any more
+
+    result = batch(tmp_path, mugs(3)).execute({"ti": FakeTI(try_number=2)})
+
+    assert result["completed"] == 3
+    assert len(posts(api)) == 3, "the retry read the job ids from _submissions.jsonl: nothing sent again"
+    assert len(api.state.ledger.charges) == 3
+
+
+def test_a_killed_batch_says_its_jobs_go_on_and_that_a_retry_reattaches(
+    api: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    op = batch(tmp_path, mugs(2), deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute({"ti": FakeTI()})
+
+    op.on_kill()
+
+    said = capfd.readouterr().out
+    for job_id in deferred.value.trigger.job_ids:
+        assert job_id in said
+    assert "no cancel endpoint" in said
+    assert "re-attaches to them rather than paying again" in said
