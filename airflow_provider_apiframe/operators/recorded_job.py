@@ -75,8 +75,8 @@ def reattach(
     Read the recorded job: return it to wait for or finish, or ``None`` and the key a new job goes under.
 
     A job that ended FAILED or CANCELLED was not charged: submit again (the key sequence moves on).
-    A job whose result files have expired, or that the API no longer knows, fails the task unless
-    ``renew_expired``: a new job costs credits again.
+    A job whose result files have expired fails the task unless ``renew_expired``: a new job costs
+    credits again. A job the API no longer knows (404) is submitted again under the request's key.
 
     :param hook: The hook.
     :param job_id: The recorded job.
@@ -89,8 +89,9 @@ def reattach(
     job: Job | None
     try:
         job = hook.get_job(job_id, deadline=deadline)
-    except ApiframeNotFoundError:
-        job, gone = None, "the API no longer knows it"
+    except ApiframeNotFoundError:  # lost at Apiframe: its key decides, as without a record
+        log.warning("Apiframe job %s, recorded by an earlier try, is unknown to the API; submitting", job_id)
+        return None, request
     else:
         gone = "its result files have expired" if job.expired else ""
     if job is not None and not gone:

@@ -142,7 +142,7 @@ def expire(requests_mock: Any, api: FakeApi, how: str) -> None:
         )
 
 
-@pytest.mark.parametrize("how", ["expired", "unknown"])
+@pytest.mark.parametrize("how", ["expired"])
 def test_a_recorded_job_whose_result_is_gone_fails_without_paying_again(
     connection: str, requests_mock: Any, how: str
 ) -> None:
@@ -162,7 +162,7 @@ def test_a_recorded_job_whose_result_is_gone_fails_without_paying_again(
     assert len(api.posts) == 1
 
 
-@pytest.mark.parametrize("how", ["expired", "unknown"])
+@pytest.mark.parametrize("how", ["expired"])
 def test_renew_expired_pays_for_a_new_job_under_a_new_key(
     connection: str, requests_mock: Any, how: str
 ) -> None:
@@ -195,3 +195,19 @@ def test_a_killed_task_says_its_job_goes_on_and_that_a_retry_reattaches(
     assert "Apiframe job job-1 was running" in said
     assert "will be charged" in said
     assert "re-attaches to it rather than paying again" in said
+
+
+def test_a_recorded_job_the_api_no_longer_knows_is_submitted_under_its_key(
+    connection: str, requests_mock: Any
+) -> None:
+    api = FakeApi(requests_mock, ["QUEUED"], ["QUEUED"])
+    store = FakeStateStore()
+    first = FakeTI()
+    defer_with(make_op(), first, store)
+    window_passed(api)
+    expire(requests_mock, api, "unknown")
+
+    deferred = defer_with(make_op(), first.retry(), store)
+
+    assert deferred.trigger.job_id == "job-2"
+    assert api.keys[1] == api.keys[0], "the request's own key, as without a record"
