@@ -6,11 +6,13 @@ import json
 import sqlite3
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import tenacity
 from airflow.sdk import Asset, AssetAlias
+from packaging.version import Version
 
 from airflow_provider_apiframe.core.calls import ApiCall, generate_gpt_image, get_job
 from airflow_provider_apiframe.core.errors import (
@@ -32,6 +34,8 @@ RESULT_KEYS = {
     "estimated_credits",
 }  # fmt: skip
 #: A distinctive key, so that any leak of it is easy to find.
+#: The task state store (AIP-103) came with Airflow 3.3: a retry re-attaches through it.
+STATE_STORE = Version(version("apache-airflow")) >= Version("3.3")
 API_KEY = "afk_test_Zq8vXw3kLmN0pR7sT2uV"
 JOB_ID = "4f0c7d1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f"
 IMAGE = f"https://cdn.apiframe.test/{JOB_ID}-1.webp"

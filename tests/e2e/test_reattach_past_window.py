@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version
-
 import pytest
-from packaging.version import Version
-from support import ROOT, run_dag
+from support import ROOT, STATE_STORE, run_dag
 
 from airflow_provider_apiframe.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
-#: The task state store (AIP-103) came with Airflow 3.3.
-STATE_STORE = Version(version("apache-airflow")) >= Version("3.3")
 
 
 def test_a_retry_past_the_key_window_reattaches_through_the_task_state_store(
