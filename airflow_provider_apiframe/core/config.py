@@ -39,11 +39,22 @@ class ConnectionExtras(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds allowed for one HTTP request.")
-    max_retries: int = Field(
-        default=4, ge=0, le=20, description="Retries of a failed call that is safe to repeat."
+    timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds allowed for one HTTP request (not for the job to finish).",
     )
-    verify_ssl: bool = Field(default=True, description="Verify TLS certificates.")
+    max_retries: int = Field(
+        default=4,
+        ge=0,
+        le=20,
+        description="Retries of a call after a 429, a 5xx or a dropped connection; a retry never pays twice.",
+    )
+    verify_ssl: bool = Field(
+        default=True,
+        description="Check the API server's TLS certificate; turn off only for a local test server.",
+    )
 
 
 def client_config(

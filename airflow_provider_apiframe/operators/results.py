@@ -93,15 +93,26 @@ def finish(task: ResultTask, job: Job, context: Context) -> dict[str, Any]:
     task.first_image_url = urls[0]
     task.last_result = result
     _emit_asset_events(task, job, result, context)
-    counts = ", ".join(f"{len(result[key])} {key}" for key in ("images", "videos", "audio") if result[key])
+    media = [_count(len(result[key]), noun) for key, noun in _MEDIA_NOUNS if result[key]]
     task.log.info(
-        "Apiframe job %s COMPLETED: %s, %s credit(s): %s",
+        "Apiframe job %s COMPLETED: %s, %s; %s",
         job.id,
-        counts,
-        job.credit_cost,
-        ", ".join(f["path"] for f in result["files"]) or ", ".join(urls),
+        ", ".join(media),
+        _count(job.credit_cost or 0, "credit"),
+        "saved to " + ", ".join(f["path"] for f in result["files"])
+        if result["files"]
+        else "at " + ", ".join(urls),
     )
     return result
+
+
+#: The result's media lists, and how the log names one of each.
+_MEDIA_NOUNS = (("images", "image"), ("videos", "video"), ("audio", "audio file"))
+
+
+def _count(number: float, noun: str) -> str:
+    """``1 image``, ``4 images``, ``0.5 credits``: a count as a person reads it."""
+    return f"{number:g} {noun}" + ("" if number == 1 else "s")
 
 
 def _emit_asset_events(task: ResultTask, job: Job, result: dict[str, Any], context: Context) -> None:

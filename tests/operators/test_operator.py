@@ -926,6 +926,8 @@ def test_api_key_never_leaks(
     logs = caplog.text + out + err
     assert "Apiframe job job-1 is QUEUED (model gpt-image-1.5" in logs
     assert "Apiframe job job-2 is COMPLETED (100%)" in logs
+    # Counted as a person reads them: "1 image", never "1 images".
+    assert re.search(r"Apiframe job job-2 COMPLETED: 1 image, \d+ credits?; at https://\S+-1\.webp", logs)
     assert "HTTP 503: Queue unavailable; attempt 1, retrying in" in logs
     assert len(retry_waits) == 1
     # The key did go out, in its header only.
