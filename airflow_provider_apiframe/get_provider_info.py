@@ -64,6 +64,16 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Apiframe", "python-modules": ["airflow_provider_apiframe.sensors.job"]}
         ],
         "extra-links": ["airflow_provider_apiframe.operators.links.ApiframeImageLink"],
+        "task-decorators": [
+            {
+                "name": "apiframe_image",
+                "class-name": "airflow_provider_apiframe.decorators.image.apiframe_image_task",
+            },
+            {
+                "name": "apiframe_batch",
+                "class-name": "airflow_provider_apiframe.decorators.batch.apiframe_batch_task",
+            },
+        ],
         "triggers": [
             {
                 "integration-name": "Apiframe",

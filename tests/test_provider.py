@@ -105,3 +105,18 @@ def test_env_var_connection(monkeypatch: pytest.MonkeyPatch, host: str | None, e
     assert config.base_url == expected
     assert config.api_key == API_KEY
     assert API_KEY not in repr(config)
+
+
+def test_the_task_decorators_are_registered_and_importable() -> None:
+    from airflow.sdk import task
+
+    from airflow_provider_apiframe.decorators import apiframe_batch_task, apiframe_image_task
+
+    decorators = {entry["name"]: entry["class-name"] for entry in get_provider_info()["task-decorators"]}
+    assert decorators == {
+        "apiframe_image": "airflow_provider_apiframe.decorators.image.apiframe_image_task",
+        "apiframe_batch": "airflow_provider_apiframe.decorators.batch.apiframe_batch_task",
+    }
+    # ``@task.<name>`` goes through Airflow's providers manager to the registered function.
+    assert task.apiframe_image is apiframe_image_task
+    assert task.apiframe_batch is apiframe_batch_task
