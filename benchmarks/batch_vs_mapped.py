@@ -15,7 +15,10 @@ deployment's CPU and rows per second are measured after it (the "above idle" fig
 the idle CPU over each run's window). Writes ``out/batch_vs_mapped.json``, prints markdown.
 
     python benchmarks/batch_vs_mapped.py [--items 1000] [--big-items 10000] [--runs 3] [--mapped-runs N]
-        [--skip-mapped] [--skip-big]
+        [--skip-mapped] [--skip-big] [--chart docs/images/batch-vs-mapped.png]
+
+After the JSON report, draws its chart (``benchmarks/charts.py``; skipped, with a note, without
+matplotlib; ``--chart ''`` for none).
 """
 
 from __future__ import annotations
@@ -223,6 +226,12 @@ def main() -> int:
     parser.add_argument("--skip-mapped", action="store_true")
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "batch_vs_mapped.json")
+    parser.add_argument(
+        "--chart",
+        type=lambda path: Path(path) if path else None,
+        default=ROOT / "docs" / "images" / "batch-vs-mapped.png",
+        help="the PNG drawn from the report ('' for none)",
+    )
     args = parser.parse_args()
     if min(args.items, args.big_items, args.runs) < 1:
         parser.error("--items, --big-items and --runs must be at least 1")
@@ -275,6 +284,10 @@ def main() -> int:
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(markdown(report))
+    if args.chart:
+        from charts import draw_if_possible
+
+        draw_if_possible("batch_vs_mapped", report, args.chart)
     return 0
 
 

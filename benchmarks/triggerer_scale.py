@@ -26,6 +26,10 @@ them then generate at once. A run in which any job goes undetected, or any helpe
 fails the whole benchmark.
 
     python benchmarks/triggerer_scale.py [--jobs 1000 5000 10000] [--repeat 3] [--period 1]
+        [--chart docs/images/triggerer-scale.png]
+
+After the JSON report, draws its chart (``benchmarks/charts.py``; skipped, with a note, without
+matplotlib; ``--chart ''`` for none).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from typing import Any
 import httpx
 from _emulator import KEY, emulator_process
 
+ROOT = Path(__file__).resolve().parents[1]
 IMPLEMENTATIONS = ("provider", "to_thread", "aiohttp_per_poll", "httpx_per_poll")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 #: How often the baselines poll each job; set from ``--period`` in the child.
@@ -397,6 +402,12 @@ def main() -> int:
     parser.add_argument("--only", choices=IMPLEMENTATIONS, nargs="+", default=list(IMPLEMENTATIONS))
     parser.add_argument("--out", type=Path, default=Path("out/triggerer_scale.json"))
     parser.add_argument("--resume", action="store_true", help="keep the runs an interrupted run finished")
+    parser.add_argument(
+        "--chart",
+        type=lambda path: Path(path) if path else None,
+        default=ROOT / "docs" / "images" / "triggerer-scale.png",
+        help="the PNG drawn from the report ('' for none)",
+    )
     parser.add_argument("--one", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--submit", type=int, help=argparse.SUPPRESS)
@@ -452,6 +463,10 @@ def main() -> int:
     print(markdown(summaries))
     print(json.dumps(report["cpu_ratios"]))
     print(f"Written to {args.out}")
+    if args.chart:
+        from charts import draw_if_possible
+
+        draw_if_possible("triggerer_scale", report, args.chart)
     return 0
 
 
