@@ -4,11 +4,13 @@ The showcase, end to end: ``make demo``.
 Starts the local Apiframe emulator (or, with ``APIFRAME_API_KEY`` set, uses the real API), points
 the ``apiframe_default`` connection at it, runs the showcase DAG with ``airflow dags test`` (the
 deferrable path: every task defers and its trigger polls, then saves its images under
-``out/demo/``), prints a table and stops the emulator.
+``out/demo/``), prints a table, writes a gallery of the images (``out/demo/index.html`` and
+``out/demo/contact-sheet.png``, by ``scripts/gallery.py``) and stops the emulator.
 
 Environment: ``APIFRAME_API_KEY`` (use the real API; costs credits), ``APIFRAME_BASE_URL`` (another
 endpoint), ``APIFRAME_DEMO_JOB_SECONDS`` (emulated job time, default 4),
-``APIFRAME_DEMO_EMULATOR_KEY`` (the key the emulator accepts; random by default).
+``APIFRAME_DEMO_EMULATOR_KEY`` (the key the emulator accepts; random by default),
+``APIFRAME_DEMO_OUT`` (the output folder, default ``out/`` in the repository).
 
 Before the summary it checks that the key appears in no log, no output file and nowhere in Airflow's
 database.
@@ -29,12 +31,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from gallery import Entry, write_contact_sheet, write_gallery
 from PIL import Image
 
 from airflow_provider_apiframe.emulator import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "out"
+OUT = Path(os.environ.get("APIFRAME_DEMO_OUT") or ROOT / "out").resolve()
 DEMO = OUT / "demo"
 DAG_ID = "apiframe_showcase"
 _TASK = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
@@ -112,22 +115,62 @@ def results(env: dict[str, str], run_id: str) -> dict[str, dict[str, Any]]:
 
 
 def check_images(found: dict[str, dict[str, Any]]) -> dict[str, list[Path]]:
-    """The files each task saved (its result's ``files``), each checked to open as an image."""
+    """The files each task saved (its result's ``files``), each image checked to open as one."""
     files: dict[str, list[Path]] = {}
     for task_id, result in sorted(found.items()):
         for saved in result["files"]:
             path = Path(saved["path"].removeprefix("file://"))
-            with Image.open(path) as image:
-                image.verify()
+            if saved.get("kind", "image") == "image":
+                with Image.open(path) as image:
+                    image.verify()
+            elif not path.is_file():
+                raise SystemExit(f"Task {task_id} reported {path}, which is not a file")
             files.setdefault(task_id, []).append(path)
     return files
+
+
+def prompts(env: dict[str, str], run_id: str) -> dict[str, str]:
+    """The rendered ``prompt`` of each task of the run that has one (the result does not hold it)."""
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT task_id, rendered_fields FROM rendered_task_instance_fields"
+            " WHERE dag_id = ? AND run_id = ?",
+            (DAG_ID, run_id),
+        ).fetchall()
+    found = {task_id: json.loads(fields).get("prompt") for task_id, fields in rows if fields}
+    return {task_id: prompt for task_id, prompt in found.items() if isinstance(prompt, str)}
+
+
+def gallery(
+    found: dict[str, dict[str, Any]], files: dict[str, list[Path]], prompt: dict[str, str]
+) -> tuple[Path, Path]:
+    """Write the gallery page and the contact sheet of every saved file; return their paths."""
+    entries = [
+        Entry(
+            task_id=task_id,
+            path=path,
+            job_id=found[task_id]["job_id"],
+            model=found[task_id]["model"],
+            credits=found[task_id]["credit_cost"],
+            prompt=found[task_id].get("prompt") or prompt.get(task_id),
+        )
+        for task_id, paths in sorted(files.items())
+        for path in paths
+    ]
+    sheet = write_contact_sheet(entries, DEMO / "contact-sheet.png")
+    return write_gallery(entries, DEMO, contact_sheet=sheet), sheet
+
+
+def shown(path: Path) -> str:
+    """A path as the summary prints it: relative to the repository when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def check_key_absent(key: str, home: Path) -> str:
     """Fail if the key is in any log or output file of the run, or anywhere in Airflow's database."""
     texts = {
         p: p.read_bytes()
-        for p in [*OUT.rglob("*.log"), *home.rglob("*")]
+        for p in [*OUT.rglob("*.log"), *OUT.rglob("*.html"), *home.rglob("*")]
         if p.is_file() and p.suffix != ".db"
     }
     with sqlite3.connect(home / "airflow.db") as db:
@@ -155,7 +198,7 @@ def main() -> int:
             "APIFRAME_EXAMPLE_OUTPUT": str(DEMO),  # the tasks save their images here themselves
         }
         env.pop("APIFRAME_API_KEY", None)
-        step(2, f"Preparing Airflow's database in {home.relative_to(ROOT)}")
+        step(2, f"Preparing Airflow's database in {shown(home)}")
         subprocess.run(
             [sys.executable, "-m", "airflow", "db", "migrate"],
             env=env,
@@ -167,9 +210,10 @@ def main() -> int:
         started = time.monotonic()
         run_id = run_dag(env)
         print(f"    done in {time.monotonic() - started:.0f} s")
-        step(4, f"Checking the images the tasks saved in {DEMO.relative_to(ROOT)}/")
+        step(4, f"Checking the images the tasks saved in {shown(DEMO)}/")
         found = results(env, run_id)
         files = check_images(found)
+        index, sheet = gallery(found, files, prompts(env, run_id))
         key_check = check_key_absent(key, home)
     step(5, "Summary")
     rows = [
@@ -186,9 +230,11 @@ def main() -> int:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
-    folders = sorted({str(p.parent.relative_to(ROOT)) for paths in files.values() for p in paths})
+    folders = sorted({shown(p.parent) for paths in files.values() for p in paths})
     print(f"\n{sum(len(f) for f in files.values())} images in {', '.join(folders)}/")
     print(key_check)
+    print(f"\nGallery:       {index}")
+    print(f"Contact sheet: {sheet}")
     return 0
 
 
