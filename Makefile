@@ -19,16 +19,16 @@ UV := $(TOOLS)/bin/uv
 VENV := .venvs/airflow-$(AIRFLOW_VERSION)
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint postgres redis clean
+.PHONY: demo test lint postgres redis chromium clean
 
 demo: $(VENV)/.installed
 	$(BIN)/python scripts/demo.py
 
 # The unit and contract tiers run on every core; then the end-to-end and deployment tiers, one
 # Airflow at a time (TIERS picks them: CI runs the deployment tier on the current Airflow only).
-TIERS ?= e2e or deployment
+TIERS ?= e2e or deployment or ui
 
-test: lint postgres redis
+test: lint postgres redis chromium
 	$(BIN)/pytest -m "not e2e and not deployment" -n auto
 	$(BIN)/pytest -m "$(TIERS)"
 
@@ -39,7 +39,7 @@ postgres:
 		echo "==> Installing the PostgreSQL server (Debian packages) for the deployment tests"; \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends postgresql >/dev/null; \
 	fi
 
 # The Celery fleet of the deployment tier (tests/deployment/test_celery_fleet.py) uses a Redis broker
@@ -49,7 +49,17 @@ redis:
 		echo "==> Installing the Redis server (Debian package) for the Celery deployment test"; \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends redis-server >/dev/null; \
+	fi
+
+# The UI tier (tests/ui) drives the Airflow UI through Playwright in Debian's chromium (Playwright's
+# own browser download is never used); from the Debian package when missing.
+chromium:
+	@if ! command -v chromium >/dev/null; then \
+		echo "==> Installing Chromium (Debian package) for the UI tests"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium >/dev/null; \
 	fi
 
 lint: $(VENV)/.installed
