@@ -28,7 +28,9 @@ WAITS = "response_timeout" in inspect.signature(hitl.HITLOperator.__init__).para
 try:  # Airflow >= 3.3: the task waits in ``awaiting_input``, no trigger
     from airflow.sdk.exceptions import TaskAwaitingInput as Waiting
 except ImportError:  # Airflow 3.1: it defers to the standard provider's HITLTrigger
-    from airflow.exceptions import TaskDeferred as Waiting  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.exceptions import (
+        TaskDeferred as Waiting,  # type: ignore[no-redef,attr-defined,unused-ignore]
+    )
 
 
 def test_options_name_each_image_in_order() -> None:

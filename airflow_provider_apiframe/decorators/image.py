@@ -20,7 +20,9 @@ from airflow_provider_apiframe.operators.image import ApiframeImageGenerateOpera
 try:  # Airflow >= 3.2
     from airflow.sdk.bases.decorator import determine_kwargs  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # Airflow 3.1
-    from airflow.utils.operator_helpers import determine_kwargs  # type: ignore[attr-defined,no-redef,unused-ignore]
+    from airflow.utils.operator_helpers import (  # type: ignore[attr-defined,no-redef,unused-ignore]
+        determine_kwargs,
+    )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
