@@ -24,13 +24,16 @@ BIN := $(VENV)/bin
 demo: $(VENV)/.installed
 	$(BIN)/python scripts/demo.py
 
-# The unit and contract tiers run on every core; then the end-to-end and deployment tiers, one
-# Airflow at a time (TIERS picks them: CI runs the deployment tier on the current Airflow only).
-TIERS ?= e2e or deployment or ui
+# The unit and contract tiers run on every core. Then the end-to-end tier (airflow dags test; each
+# test module has its own Airflow home and emulator), two modules at a time; then the deployment
+# tier, the UI tier with it (one real deployment at a time, alone: its scenarios time things).
+# TIERS picks them: CI runs the deployment tier on the current Airflow only.
+TIERS ?= e2e deployment
 
 test: lint postgres redis chromium
 	$(BIN)/pytest -m "not e2e and not deployment" -n auto
-	$(BIN)/pytest -m "$(TIERS)"
+	$(if $(filter e2e,$(TIERS)),$(BIN)/pytest -m "e2e and not deployment" -n 2 --dist loadfile --durations 10)
+	$(if $(filter deployment,$(TIERS)),$(BIN)/pytest -m deployment --durations 10)
 
 # The deployment tests (tests/deployment) run Airflow on a PostgreSQL server they start themselves;
 # they need its binaries (initdb, pg_ctl), from the Debian packages when missing.
