@@ -98,7 +98,7 @@ def finish(task: ResultTask, job: Job, context: Context) -> dict[str, Any]:
         "Apiframe job %s COMPLETED: %s, %s; %s",
         job.id,
         ", ".join(media),
-        _count(job.credit_cost or 0, "credit"),
+        _count(job.credit_cost, "credit") if job.credit_cost is not None else "credits not reported",
         "saved to " + ", ".join(f["path"] for f in result["files"])
         if result["files"]
         else "at " + ", ".join(urls),

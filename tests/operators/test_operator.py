@@ -1004,3 +1004,16 @@ async def test_a_retry_handed_the_previous_tries_event_starts_over(
     assert again.value.trigger.job_id == trigger.job_id
     assert again.value.trigger.deferred_on_try == 2
     assert len(emulator.state.jobs) == 1, "one job, re-attached to"
+
+
+def test_the_completion_line_never_reports_credits_the_api_did_not_give(
+    requests_mock: Any, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    done = job_payload("job-1", "COMPLETED")
+    done["creditCost"] = None
+    make_op().execute_complete({"ti": FakeTI()}, event_for(done))  # type: ignore[arg-type]
+    out, err = capfd.readouterr()
+    logs = caplog.text + out + err
+    assert re.search(r"Apiframe job job-1 COMPLETED: 1 image, credits not reported; at https://", logs)
+    assert "0 credits" not in logs
