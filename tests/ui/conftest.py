@@ -42,12 +42,9 @@ from support import API_KEY
 #: The DAG files the UI deployment parses; add a file here to give its scenario a DAG.
 DAGS: list[Path] = [
     ROOT / "example_dags" / "apiframe_showcase.py",
+    ROOT / "example_dags" / "apiframe_midjourney_pick.py",
     ROOT / "tests" / "dags" / "ui_bad_size.py",
 ]
-#: The human-in-the-loop example (another scenario's), once it exists.
-HITL_DAG = ROOT / "example_dags" / "apiframe_midjourney_pick.py"
-if HITL_DAG.is_file():
-    DAGS.append(HITL_DAG)
 
 CHROMIUM = "/usr/bin/chromium"
 #: Default timeout of every page action and ``expect`` (ms): the UI fetches as it renders.
